@@ -1,0 +1,65 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.12, and `sam build` needs the same interpreter: take python3.12 from
+# PATH when it works (a pyenv shim that is not selected does not), else from pyenv.
+PYTHON312 ?= $(shell for p in "$$(command -v python3.12)" $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	[ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
+	&& { echo "$$p"; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+# The venv first on PATH, so sam's python3.12 builder and our tools find the same interpreter.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= eu-west-1
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv requirements lint typecheck cfn build test test-unit test-integration test-e2e local demo bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or ~/.pyenv/versions/3.12*)" >&2; exit 1; }
+	"$(PYTHON312)" -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## create the virtualenv with python3.12 and install everything
+
+requirements: $(STAMP) ## regenerate layers/common/requirements.txt from pyproject.toml
+	$(BIN)/python -m infra.requirements --write
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(BIN)/mypy layers/common/gateway functions cli infra tests
+
+cfn: $(STAMP) ## cfn-lint and sam validate --lint
+	$(BIN)/python -m infra.requirements --check
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+
+build: $(STAMP) ## sam build (no Docker: uses the venv's python3.12)
+	$(BIN)/sam build --parallel --cached
+
+test: lint typecheck cfn build ## everything CI runs: lint, types, template, build, unit + integration + e2e tests
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+local: $(STAMP) ## run the whole gateway on this machine (moto + simulators), Ctrl-C stops it
+	$(BIN)/cgw local
+
+demo: $(STAMP) ## start the local stack, send the demo messages, exit 0 when each reached its expected state
+	$(BIN)/cgw demo
+
+bench: $(STAMP) ## benchmarks -> bench/results.json and docs/BENCHMARKS.md
+	$(BIN)/python -m bench
+
+clean: ## remove build output and the virtualenv
+	rm -rf .aws-sam .local $(VENV) *.egg-info
