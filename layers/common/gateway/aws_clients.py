@@ -1,0 +1,34 @@
+"""boto3 clients, built on first use and reused while the container is warm.
+
+Built lazily, never at import: the client must see the invocation's environment (and, in
+tests, moto's patching, which only covers clients created after it starts).
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+# Fail fast and let the caller's retry policy (SQS redelivery, the carrier's retry) decide.
+BOTO_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard"})
+
+
+@cache
+def dynamodb() -> "DynamoDBClient":
+    return boto3.client("dynamodb", config=BOTO_CONFIG)
+
+
+@cache
+def sqs() -> "SQSClient":
+    return boto3.client("sqs", config=BOTO_CONFIG)
+
+
+def reset() -> None:
+    """Forget the clients (tests, after changing the environment)."""
+    dynamodb.cache_clear()
+    sqs.cache_clear()

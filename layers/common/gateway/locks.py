@@ -1,0 +1,69 @@
+"""A lease lock in DynamoDB (`LOCK#{name}`): one holder across every concurrent invocation.
+
+The lease expires by itself, so a holder that dies never blocks the others for long.
+"""
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from gateway import aws_clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class LeaseLock:
+    def __init__(
+        self,
+        table_name: str,
+        name: str,
+        *,
+        lease_seconds: float = 30.0,
+        client: "DynamoDBClient | None" = None,
+    ) -> None:
+        self._table = table_name
+        self._key = {"pk": {"S": f"LOCK#{name}"}, "sk": {"S": "LOCK"}}
+        self._lease = lease_seconds
+        self._owner = str(uuid.uuid4())
+        self._client_instance = client
+
+    @property
+    def _client(self) -> "DynamoDBClient":
+        return self._client_instance or aws_clients.dynamodb()
+
+    def acquire(self) -> bool:
+        now = time.time()
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._key,
+                    "owner": {"S": self._owner},
+                    "leaseUntil": {"N": f"{now + self._lease:.3f}"},
+                    "expiresAt": {"N": str(int(now + self._lease) + 3600)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now",
+                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key,
+                ConditionExpression="#owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":me": {"S": self._owner}},
+            )
+        except ClientError as error:
+            # Our lease ran out and someone else holds the lock now: theirs to release.
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise

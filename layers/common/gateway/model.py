@@ -1,0 +1,76 @@
+"""The message as the gateway keeps it, and its public view (the status API's JSON)."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.lifecycle import Progress, StatusUpdate
+from gateway.status import Status
+
+
+def utc_now() -> str:
+    """ISO 8601 with milliseconds: sortable as text, readable in the status API."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    channel: str
+    to: str
+    created_at: str
+    progress: Progress
+    provider: str | None = None
+    provider_ref: str | None = None
+    account: str | None = None
+    country: str | None = None
+    sender_name: str | None = None
+    on_net: bool = False
+    segments: int | None = None
+    attempts: int = 0
+    send_started_at: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+
+    @classmethod
+    def new(
+        cls, *, id: str, channel: str, to: str, update: StatusUpdate, **fields: Any
+    ) -> "Message":
+        """A message whose first history entry is `update` (accepted, or failed when invalid)."""
+        return cls(
+            id=id,
+            channel=channel,
+            to=to,
+            created_at=update.at,
+            progress=Progress(
+                status=update.status,
+                provider_status=update.provider_status,
+                reason=update.reason,
+                updated_at=update.at,
+                history=(update.as_history(),),
+                seen=frozenset({update.dedupe_key}),
+            ),
+            **fields,
+        )
+
+    @property
+    def status(self) -> Status:
+        return self.progress.status
+
+    def public_view(self) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "id": self.id,
+            "channel": self.channel,
+            "status": str(self.status),
+            "providerStatus": self.progress.provider_status,
+            "providerMessageId": self.provider_ref,
+            "to": self.to,
+            "createdAt": self.created_at,
+            "updatedAt": self.progress.updated_at or self.created_at,
+            "history": list(self.progress.history),
+        }
+        if self.progress.reason:
+            view["reason"] = self.progress.reason
+        if self.segments is not None:
+            view["segments"] = self.segments
+        return view

@@ -1,0 +1,212 @@
+"""Orange's SMS API over HTTP: the OAuth v3 token and the outbound SMS request
+(seeds: orange-sms-api-mea.txt, orange-sms-api-mali.txt).
+
+Every answer is turned into one of a few outcomes the sender can act on. The line that
+matters most is between a failure that proves nothing was sent (connection refused, 5xx)
+and one that does not (the request went out and no answer came back): the first is retried,
+the second never is, so no SMS is sent twice.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10.0
+TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret
+CODE_TOO_MANY_REQUESTS = 53
+
+
+class OrangeError(Exception):
+    """An Orange call that did not succeed; `str()` is a reason fit for a message's history."""
+
+
+class TokenRejected(OrangeError):
+    """401: the token expired (code 42) or is not valid any more; get a new one."""
+
+
+class RateLimited(OrangeError):
+    """403 code 53: over the account's requests per second; wait, nothing was sent."""
+
+
+class AccountBlocked(OrangeError):
+    """403 policy error: contract expired or no units left; hold sends until a bundle is bought."""
+
+
+class Rejected(OrangeError):
+    """A client error: Orange will never accept this request as it is."""
+
+
+class Unavailable(OrangeError):
+    """Orange could not take the request (5xx, no connection): nothing was sent, retry later."""
+
+
+class OutcomeUnknown(OrangeError):
+    """The request left and no answer came back: Orange may have sent the SMS."""
+
+
+class CredentialsRejected(OrangeError):
+    """The token endpoint refused the client credentials: a configuration problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    value: str
+    expires_at: float
+    lifetime: float
+
+    def remaining(self, now: float) -> float:
+        return self.expires_at - now
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundSms:
+    sender_number: str  # international digits, no + (the seeds' country_sender_number)
+    recipient: str  # +digits
+    text: str
+    sender_name: str | None = None
+    on_net: bool = False
+
+    def path(self) -> str:
+        # tel:+ is URL-encoded in the path, as the seeds show: tel%3A%2B2250000
+        return f"/smsmessaging/v1/outbound/{quote('tel:+' + self.sender_number, safe='')}/requests"
+
+    def body(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "address": f"tel:{self.recipient}",
+            "senderAddress": f"tel:+{self.sender_number}",
+            "outboundSMSTextMessage": {"message": self.text},
+        }
+        if self.sender_name:
+            request["senderName"] = self.sender_name
+        return {"outboundSMSMessageRequest": request}
+
+
+class OrangeClient:
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def fetch_token(self, client_id: str, client_secret: str) -> AccessToken:
+        """Client-credentials grant with HTTP Basic auth; `expires_in` may be text or a number."""
+        issued = time.time()
+        response = self._post(
+            TOKEN_PATH,
+            auth=(client_id, client_secret),
+            data={"grant_type": "client_credentials"},
+            headers={"Accept": "application/json"},
+            idempotent=True,
+        )
+        if response.status_code in (400, 401):
+            raise CredentialsRejected(_describe(response))
+        _raise_for_server_error(response)
+        payload = _json(response)
+        try:
+            lifetime = float(payload["expires_in"])
+            return AccessToken(str(payload["access_token"]), issued + lifetime, lifetime)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unavailable(f"Orange token response unreadable: {exc!r}") from exc
+
+    def send_sms(self, token: str, sms: OutboundSms) -> str:
+        """Send one SMS; Orange's resource id on success."""
+        params = {"resource_type_parameter_management": "SMS_OCB2"} if sms.on_net else None
+        response = self._post(
+            sms.path(),
+            json=sms.body(),
+            params=params,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            idempotent=False,
+        )
+        status = response.status_code
+        if status == 201:
+            return _resource_id(response)
+        if status == 401:
+            raise TokenRejected(_describe(response))
+        if status == 403:
+            payload = _json(response)
+            if payload.get("code") == CODE_TOO_MANY_REQUESTS:
+                raise RateLimited(_describe(response))
+            if "policyException" in payload.get("requestError", {}):
+                raise AccountBlocked(_describe(response))
+        _raise_for_server_error(response)
+        raise Rejected(_describe(response))
+
+    def _post(self, path: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.post(
+                self._base + path, timeout=self._timeout, allow_redirects=False, **kwargs
+            )
+        except requests.RequestException as exc:
+            if idempotent or _never_sent(exc):
+                raise Unavailable(f"Orange unreachable: {type(exc).__name__}") from exc
+            raise OutcomeUnknown(f"no answer from Orange: {type(exc).__name__}") from exc
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never made, so Orange cannot have seen the request."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def _raise_for_server_error(response: requests.Response) -> None:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise Unavailable(_describe(response))
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _resource_id(response: requests.Response) -> str:
+    """The id at the end of resourceURL (or of the Location header)."""
+    request = _json(response).get("outboundSMSMessageRequest", {})
+    url = request.get("resourceURL") if isinstance(request, dict) else None
+    url = url or response.headers.get("Location", "")
+    resource_id = str(url).rstrip("/").rsplit("/", 1)[-1]
+    if not resource_id or resource_id == "requests":
+        # Accepted without an id: the SMS is out, receipts just cannot be correlated.
+        return f"unidentified-{uuid.uuid4()}"
+    return resource_id
+
+
+def _describe(response: requests.Response) -> str:
+    """`Orange 400 SVC0002: Invalid input value for message part senderName`, never a token."""
+    payload = _json(response)
+    if "code" in payload:
+        detail = f"code {payload['code']}: {payload.get('message', '')}".strip()
+        if payload.get("description"):
+            detail += f" ({payload['description']})"
+    elif isinstance(payload.get("requestError"), dict) and payload["requestError"]:
+        kind, body = next(iter(payload["requestError"].items()))
+        body = body if isinstance(body, dict) else {}
+        text = str(body.get("text", kind))
+        variables = body.get("variables")
+        if isinstance(variables, list):
+            variables = ", ".join(map(str, variables))
+        if variables:
+            text = text.replace("%1", str(variables)) if "%1" in text else f"{text} ({variables})"
+        detail = f"{body.get('messageId', kind)}: {text}"
+    elif "error" in payload:
+        detail = f"{payload['error']}: {payload.get('error_description', '')}".rstrip(": ")
+    else:
+        detail = response.reason or "no detail"
+    return f"Orange {response.status_code} {detail}"

@@ -1,0 +1,21 @@
+"""The send queue's one write the sender needs: postponing a request through its visibility."""
+
+import random
+
+from gateway import aws_clients
+
+BACKOFF_BASE_SECONDS = 10
+BACKOFF_CAP_SECONDS = 900  # well under SQS's 12-hour visibility limit
+
+
+def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int:
+    """10 s, 20 s, 40 s ... capped at 15 minutes, with jitter so retries do not stampede."""
+    base = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1))
+    jitter = (rng or random.Random()).uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+    return min(BACKOFF_CAP_SECONDS, int(base * jitter))
+
+
+def postpone(queue_url: str, receipt_handle: str, seconds: int) -> None:
+    aws_clients.sqs().change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+    )

@@ -1,0 +1,118 @@
+"""The send request: the JSON body applications put on the send queue (DESIGN.md).
+
+Validation is strict (unknown fields refused) so a typo ends `failed` with a reason the
+caller can read, instead of an SMS sent without the field they meant to set.
+"""
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+MessageId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+METADATA_MAX_BYTES = 2048
+TEXT_MAX_CHARS = 1600
+E164_MAX_DIGITS = 15
+NATIONAL_MIN_DIGITS = 4
+
+
+class InvalidRequest(ValueError):
+    """The request can never be sent; the reason says why, for the caller."""
+
+
+def normalise_msisdn(value: str) -> str:
+    """E.164 with or without `+` -> `+<digits>`.
+
+    Numbering plans change (Cote d'Ivoire went from 8 to 10 digits in 2021), so beyond a known
+    country code and E.164's length the carrier, not a bundled plan, decides what is valid.
+    """
+    digits = value.strip().removeprefix("+")
+    if not digits.isdigit() or len(digits) > E164_MAX_DIGITS:
+        raise ValueError("must be an international number: digits only, with or without +")
+    try:
+        number = phonenumbers.parse(f"+{digits}")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("must start with a country code") from exc
+    country_code = number.country_code or 0
+    if phonenumbers.region_code_for_country_code(country_code) == "ZZ":
+        raise ValueError("has an unknown country code")
+    if len(str(number.national_number)) < NATIONAL_MIN_DIGITS:
+        raise ValueError("is too short")
+    return f"+{digits}"
+
+
+def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+        raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
+class SmsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: MessageId | None = None
+    channel: Literal["sms"]
+    to: Annotated[str, AfterValidator(normalise_msisdn)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
+    sender_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ]{1,11}$")] | None = Field(
+        default=None, alias="senderName"
+    )
+    on_net: bool = Field(default=False, alias="onNet")
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_fits)] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("sender_name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+SendRequest = SmsRequest
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def parse_send_request(body: str) -> SendRequest:
+    """The validated request, or InvalidRequest with every problem in one readable line."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(payload, dict):
+        raise InvalidRequest("body must be a JSON object")
+    try:
+        return SmsRequest.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidRequest(_describe(exc)) from exc
+
+
+def claimed_id(body: str) -> str | None:
+    """The caller's id from a request that may be invalid, when it is a usable id."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    value = payload.get("id") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and _ID_RE.match(value) else None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "request"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)

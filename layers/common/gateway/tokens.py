@@ -1,0 +1,131 @@
+"""The Orange access token: stored with its expiry in Secrets Manager, reused by every sender,
+refreshed by one invocation at a time.
+
+Orange asks that a token be reused until it expires rather than fetched per call. The
+refresher renews it when under a quarter of its lifetime remains (the lifetime is read from
+each answer: it has changed before). A sender that still gets 401 asks for a refresh: under
+the lock, whoever comes second finds the new token already stored and uses it, so ten
+concurrent senders cause one token request, not ten.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeGuard
+
+from gateway.locks import LeaseLock
+from gateway.observability import logger, metrics
+from gateway.orange.client import AccessToken
+from gateway.secrets import SecretStore
+
+CACHE_SECONDS = 300
+REFRESH_WHEN_REMAINING = 0.25  # of the token's lifetime
+EXPIRY_SKEW_SECONDS = 30.0
+LOCK_WAIT_SECONDS = 10.0
+LOCK_POLL_SECONDS = 0.2
+
+
+class TokenUnavailable(Exception):
+    """No usable token could be had in time; the message is retried later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str
+    client_secret: str
+
+
+class TokenStore:
+    def __init__(
+        self,
+        *,
+        token_secret: str,
+        credentials_secret: str,
+        fetch: Callable[[Credentials], AccessToken],
+        lock: LeaseLock,
+        secrets: SecretStore,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._token_secret = token_secret
+        self._credentials_secret = credentials_secret
+        self._fetch = fetch
+        self._lock = lock
+        self._secrets = secrets
+        self._clock = clock
+        self._sleep = sleep
+
+    def current(self) -> AccessToken:
+        """A token believed valid: the cached copy, the stored one, or a fresh one."""
+        token = self._stored(force=False)
+        if self._usable(token):
+            return token
+        token = self._stored(force=True)
+        if self._usable(token):
+            return token
+        return self.refresh(stale=token.value if token else None)
+
+    def refresh(self, stale: str | None) -> AccessToken:
+        """Replace `stale` (the token Orange just refused), once across all invocations."""
+        deadline = self._clock() + LOCK_WAIT_SECONDS
+        while not self._lock.acquire():
+            newer = self._stored(force=True)
+            if self._usable(newer) and newer.value != stale:
+                return newer
+            if self._clock() > deadline:
+                raise TokenUnavailable("timed out waiting for another token refresh")
+            self._sleep(LOCK_POLL_SECONDS)
+        try:
+            newer = self._stored(force=True)
+            if self._usable(newer) and newer.value != stale:
+                return newer
+            return self._renew()
+        finally:
+            self._lock.release()
+
+    def refresh_if_due(self) -> bool:
+        """The scheduled check: renew when under a quarter of the lifetime remains."""
+        token = self._stored(force=True)
+        if (
+            token is not None
+            and token.remaining(self._clock()) > REFRESH_WHEN_REMAINING * token.lifetime
+        ):
+            return False
+        if not self._lock.acquire():
+            return False  # a sender is refreshing right now
+        try:
+            self._renew()
+        finally:
+            self._lock.release()
+        return True
+
+    def _renew(self) -> AccessToken:
+        raw = self._secrets.read_json(self._credentials_secret, max_age=CACHE_SECONDS)
+        credentials = Credentials(str(raw.get("client_id", "")), str(raw.get("client_secret", "")))
+        token = self._fetch(credentials)
+        self._secrets.write_json(
+            self._token_secret,
+            {
+                "access_token": token.value,
+                "expires_at": token.expires_at,
+                "lifetime": token.lifetime,
+            },
+        )
+        self._stored(force=True)  # refresh our own cache with what we just wrote
+        metrics.add_metric(name="TokenRefreshes", unit="Count", value=1)
+        logger.info("orange token refreshed", lifetime_seconds=token.lifetime)
+        return token
+
+    def _stored(self, *, force: bool) -> AccessToken | None:
+        raw = self._secrets.read_json(self._token_secret, max_age=CACHE_SECONDS, force=force)
+        try:
+            return AccessToken(
+                value=str(raw["access_token"]),
+                expires_at=float(raw["expires_at"]),
+                lifetime=float(raw["lifetime"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _usable(self, token: AccessToken | None) -> TypeGuard[AccessToken]:
+        return token is not None and token.remaining(self._clock()) > EXPIRY_SKEW_SECONDS

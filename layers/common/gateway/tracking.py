@@ -1,0 +1,94 @@
+"""Applying status updates to stored messages: receipts from any carrier and the gateway's own.
+
+A receipt names the carrier's reference, not our id. If the send that produced the
+reference is not recorded yet (the receipt beat the sender's write), the receipt is kept as
+early; both sides write first and look second, so whichever comes last applies it.
+"""
+
+from collections.abc import Callable
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+from gateway.lifecycle import StatusUpdate, advance
+from gateway.model import Message
+from gateway.observability import logger, metrics
+from gateway.repository import MessageRepository
+
+SAVE_ATTEMPTS = 8
+
+
+class Applied(StrEnum):
+    CHANGED = "changed"  # the status moved
+    RECORDED = "recorded"  # kept in the history, the status stays (lower rank or final)
+    DUPLICATE = "duplicate"
+    EARLY = "early"  # no message for this reference yet: kept until the send is recorded
+    NOT_FOUND = "not_found"
+
+
+class ConcurrentUpdates(Exception):
+    """The message kept changing under us; the caller's retry (carrier or SQS) comes back."""
+
+
+class StatusTracker:
+    def __init__(self, repository: MessageRepository) -> None:
+        self._repo = repository
+
+    def apply(self, message_id: str, update: StatusUpdate, **changes: Any) -> Applied:
+        """Apply `update` (and set `changes` on the message in the same write)."""
+        return self._update(message_id, update, changes, self._repo.save)
+
+    def record_send(
+        self, message_id: str, update: StatusUpdate, *, provider: str, ref: str
+    ) -> None:
+        """Store the carrier's acceptance with its reference, then any receipt that beat it."""
+        changes = {"provider": provider, "provider_ref": ref, "send_started_at": None}
+        self._update(message_id, update, changes, self._repo.save_with_ref)
+        self.apply_early(provider, ref, message_id)
+
+    def apply_receipt(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> Applied:
+        message_id = self._repo.message_id_for_ref(provider, ref)
+        if message_id is not None:
+            return self.apply(message_id, update)
+        self._repo.keep_early(provider, ref, update, now=now)
+        message_id = self._repo.message_id_for_ref(provider, ref)
+        if message_id is None:
+            logger.info("receipt kept until its send is recorded", provider=provider)
+            return Applied.EARLY
+        # The send was recorded between our two reads: apply what is kept, ours included.
+        outcomes = self.apply_early(provider, ref, message_id)
+        return outcomes[-1] if outcomes else Applied.DUPLICATE
+
+    def apply_early(self, provider: str, ref: str, message_id: str) -> list[Applied]:
+        """Apply, then drop, the receipts kept for `ref`, oldest first."""
+        outcomes = []
+        for sk, update in self._repo.early_updates(provider, ref):
+            outcomes.append(self.apply(message_id, update))
+            self._repo.drop_early(provider, ref, sk)
+        if outcomes:
+            logger.info("early receipts applied", count=len(outcomes))
+        return outcomes
+
+    def _update(
+        self,
+        message_id: str,
+        update: StatusUpdate,
+        changes: dict[str, Any],
+        save: Callable[[Message, Message], bool],
+    ) -> Applied:
+        for _ in range(SAVE_ATTEMPTS):
+            message = self._repo.get(message_id)
+            if message is None:
+                return Applied.NOT_FOUND
+            progress = advance(message.progress, update)
+            if progress is None and not changes:
+                return Applied.DUPLICATE
+            after = replace(message, progress=progress or message.progress, **changes)
+            if save(message, after):
+                if progress is None:
+                    return Applied.DUPLICATE
+                if progress.status == message.status:
+                    return Applied.RECORDED
+                metrics.add_metric(name=f"Status_{progress.status}", unit="Count", value=1)
+                return Applied.CHANGED
+        raise ConcurrentUpdates(message_id)

@@ -1,0 +1,74 @@
+"""Each function's collaborators, built once per container from the typed configuration."""
+
+from functools import cache
+
+from gateway.config import orange_config, receipt_config, sender_config, table_config
+from gateway.locks import LeaseLock
+from gateway.orange.client import OrangeClient
+from gateway.ratelimit import SlotRateLimiter
+from gateway.repository import MessageRepository
+from gateway.secrets import SecretStore
+from gateway.sending import ACCOUNT, SmsSender
+from gateway.tokens import TokenStore
+from gateway.tracking import StatusTracker
+
+RECEIPT_TOKEN_CACHE_SECONDS = 300
+
+
+@cache
+def secret_store() -> SecretStore:
+    return SecretStore()
+
+
+@cache
+def repository() -> MessageRepository:
+    return MessageRepository(table_config().table_name)
+
+
+@cache
+def tracker() -> StatusTracker:
+    return StatusTracker(repository())
+
+
+@cache
+def orange_client() -> OrangeClient:
+    return OrangeClient(orange_config().api_url)
+
+
+@cache
+def token_store() -> TokenStore:
+    config = orange_config()
+    client = orange_client()
+    return TokenStore(
+        token_secret=config.token_secret,
+        credentials_secret=config.credentials_secret,
+        fetch=lambda c: client.fetch_token(c.client_id, c.client_secret),
+        lock=LeaseLock(table_config().table_name, f"token#{ACCOUNT}"),
+        secrets=secret_store(),
+    )
+
+
+@cache
+def sms_sender() -> SmsSender:
+    config = orange_config()
+    return SmsSender(
+        repository=repository(),
+        tracker=tracker(),
+        client=orange_client(),
+        tokens=token_store(),
+        limiter=SlotRateLimiter(table_config().table_name, ACCOUNT, config.rate_per_second),
+        config=config,
+        max_attempts=sender_config().max_attempts,
+    )
+
+
+def receipt_token() -> str:
+    return secret_store().read_text(
+        receipt_config().token_secret, max_age=RECEIPT_TOKEN_CACHE_SECONDS
+    )
+
+
+def reset() -> None:
+    """Forget every built collaborator (tests)."""
+    for builder in (secret_store, repository, tracker, orange_client, token_store, sms_sender):
+        builder.cache_clear()

@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+from gateway.send_request import InvalidRequest, claimed_id, parse_send_request
+
+
+def body(**fields: object) -> str:
+    base: dict[str, object] = {"channel": "sms", "to": "+2250700000001", "text": "Hello!"}
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not None})
+
+
+def test_the_design_example_is_valid() -> None:
+    request = parse_send_request(
+        json.dumps(
+            {
+                "id": "order-42",
+                "channel": "sms",
+                "to": "+22507000001",
+                "text": "Hello!",
+                "senderName": "MonService",
+                "onNet": False,
+                "metadata": {"any": "thing"},
+            }
+        )
+    )
+    assert request.id == "order-42"
+    assert request.to == "+22507000001"
+    assert request.sender_name == "MonService"
+    assert request.metadata == {"any": "thing"}
+
+
+def test_number_without_plus_is_normalised() -> None:
+    assert parse_send_request(body(to="221771234567")).to == "+221771234567"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"colour": "red"}, "colour: unknown field"),
+        ({"senderName": "Twelve chars"}, "senderName"),
+        ({"senderName": "Mon-Service"}, "senderName"),
+        ({"to": "+99912345"}, "to:"),
+        ({"to": "0700000001x"}, "to:"),
+        ({"to": "+1234567890123456"}, "to:"),
+        ({"text": ""}, "text"),
+        ({"id": "has space"}, "id"),
+        ({"id": "x" * 129}, "id"),
+        ({"channel": "fax"}, "channel"),
+        ({"onNet": "yes"}, "onNet"),
+        ({"metadata": {"big": "x" * 3000}}, "metadata"),
+    ],
+)
+def test_invalid_requests_say_why(fields: dict[str, object], reason: str) -> None:
+    with pytest.raises(InvalidRequest, match=reason):
+        parse_send_request(body(**fields))
+
+
+@pytest.mark.parametrize("raw", ["not json", "[1, 2]", '"text"'])
+def test_a_body_that_is_not_an_object_is_invalid(raw: str) -> None:
+    with pytest.raises(InvalidRequest):
+        parse_send_request(raw)
+
+
+def test_an_invalid_request_keeps_its_id_when_the_id_is_usable() -> None:
+    assert claimed_id(body(id="order-1", colour="red")) == "order-1"
+    assert claimed_id(body(id="bad id")) is None
+    assert claimed_id("nope") is None

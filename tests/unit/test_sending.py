@@ -1,0 +1,253 @@
+"""The sender's rules, against moto's DynamoDB and a scripted Orange."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gateway.config import OrangeConfig
+from gateway.lifecycle import StatusUpdate
+from gateway.locks import LeaseLock
+from gateway.orange.client import (
+    AccountBlocked,
+    OutboundSms,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    TokenRejected,
+    Unavailable,
+)
+from gateway.ratelimit import SlotRateLimiter
+from gateway.repository import MessageRepository
+from gateway.sending import Delivery, Result, RetryLater, SmsSender
+from gateway.status import Status, normalise_orange_sms
+from gateway.tokens import TokenStore
+from gateway.tracking import StatusTracker
+from tests.fakes import FakeOrange, MemorySecrets
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+class World:
+    def __init__(self, orange: FakeOrange, max_attempts: int = 3) -> None:
+        self.orange = orange
+        self.repo = MessageRepository("messages")
+        self.tracker = StatusTracker(self.repo)
+        self.secrets = MemorySecrets({"creds": {"client_id": "id", "client_secret": "secret"}})
+        self.tokens = TokenStore(
+            token_secret="token",
+            credentials_secret="creds",
+            fetch=lambda c: orange.fetch_token(c.client_id, c.client_secret),
+            lock=LeaseLock("messages", "token#default"),
+            secrets=self.secrets,  # type: ignore[arg-type]
+        )
+        config = OrangeConfig.model_validate(
+            {
+                "ORANGE_API_URL": "https://orange.invalid",
+                "ORANGE_CREDENTIALS_SECRET": "creds",
+                "ORANGE_TOKEN_SECRET": "token",
+                "ORANGE_SENDER_NUMBERS": "SEN=221999",
+            }
+        )
+        self.sender = SmsSender(
+            repository=self.repo,
+            tracker=self.tracker,
+            client=orange,  # type: ignore[arg-type]
+            tokens=self.tokens,
+            limiter=SlotRateLimiter("messages", "default", 1000.0),
+            config=config,
+            max_attempts=max_attempts,
+        )
+
+    def deliver(self, body: dict[str, Any] | str, *, count: int = 1, sqs_id: str = "q-1") -> Result:
+        raw = body if isinstance(body, str) else json.dumps(body)
+        return self.sender.process(Delivery(raw, sqs_id, count, lambda: 25.0))
+
+    def status(self, message_id: str) -> Status:
+        message = self.repo.get(message_id)
+        assert message is not None
+        return message.status
+
+
+def sms(**fields: Any) -> dict[str, Any]:
+    return {"id": "m-1", "channel": "sms", "to": "+2250700000001", "text": "Hello!", **fields}
+
+
+@pytest.fixture
+def world() -> World:
+    return World(FakeOrange())
+
+
+def test_a_valid_sms_is_sent_exactly_as_the_seed_shows(world: World) -> None:
+    assert world.deliver(sms(senderName="MonService", onNet=True)) is Result.SUBMITTED
+    [(token, out)] = world.orange.sent
+    assert token == "token-1"
+    assert out.path() == "/smsmessaging/v1/outbound/tel%3A%2B2250000/requests"
+    assert out.body() == {
+        "outboundSMSMessageRequest": {
+            "address": "tel:+2250700000001",
+            "senderAddress": "tel:+2250000",
+            "senderName": "MonService",
+            "outboundSMSTextMessage": {"message": "Hello!"},
+        }
+    }
+    assert out.on_net
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.SUBMITTED
+    assert message.provider_ref == "res-1"
+    assert message.country == "CIV"
+    assert message.segments == 1
+    assert [h["status"] for h in message.progress.history] == ["accepted", "submitted"]
+    assert world.repo.message_id_for_ref("orange", "res-1") == "m-1"
+
+
+def test_the_sender_number_follows_the_per_country_override(world: World) -> None:
+    world.deliver(sms(to="+221771234567"))
+    assert world.orange.sent[0][1].sender_number == "221999"
+
+
+def test_the_same_id_twice_sends_once(world: World) -> None:
+    assert world.deliver(sms()) is Result.SUBMITTED
+    assert world.deliver(sms(), sqs_id="q-2") is Result.DUPLICATE
+    assert world.deliver(sms(), count=2) is Result.DUPLICATE
+    assert len(world.orange.sent) == 1
+
+
+def test_without_an_id_the_sqs_message_id_is_the_key(world: World) -> None:
+    body = sms()
+    del body["id"]
+    assert world.deliver(body, sqs_id="abc") is Result.SUBMITTED
+    assert world.deliver(body, sqs_id="abc", count=2) is Result.DUPLICATE
+    assert world.status("sqs-abc") is Status.SUBMITTED
+
+
+def test_an_invalid_request_ends_failed_with_its_reason_and_is_not_retried(world: World) -> None:
+    assert world.deliver(sms(colour="red")) is Result.FAILED
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.FAILED
+    assert message.progress.reason == "invalid request: colour: unknown field"
+    assert world.orange.sent == []
+
+
+def test_a_country_orange_does_not_serve_fails(world: World) -> None:
+    assert world.deliver(sms(to="+33612345678")) is Result.FAILED
+    assert "FR" in (world.repo.get("m-1").progress.reason or "")  # type: ignore[union-attr]
+
+
+def test_a_carrier_rejection_ends_rejected_without_retry(world: World) -> None:
+    world.orange.script = [Rejected("Orange 400 SVC0002: Invalid input value for senderName")]
+    assert world.deliver(sms(senderName="Unknown")) is Result.REJECTED
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.REJECTED
+    assert "SVC0002" in (message.progress.reason or "")
+
+
+def test_an_expired_token_is_renewed_once_and_the_message_goes_on(world: World) -> None:
+    world.deliver(sms(id="warm"))  # stores token-1
+    world.orange.script = [TokenRejected("Orange 401 code 42: Expired credentials")]
+    assert world.deliver(sms()) is Result.SUBMITTED
+    assert world.orange.token_requests == 2
+    assert world.orange.sent[-1][0] == "token-2"
+
+
+def test_rate_limited_answers_wait_and_do_not_count_as_attempts(world: World) -> None:
+    world.orange.script = [RateLimited("Orange 403 code 53"), RateLimited("Orange 403 code 53")]
+    assert world.deliver(sms()) is Result.SUBMITTED
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.attempts == 1
+
+
+def test_an_outage_is_retried_then_fails_after_the_last_attempt(world: World) -> None:
+    world.orange.script = [
+        Unavailable("Orange 503"),
+        Unavailable("Orange 503"),
+        Unavailable("Orange 503"),
+    ]
+    for attempt in (1, 2):
+        with pytest.raises(RetryLater):
+            world.deliver(sms(), count=attempt)
+        assert world.status("m-1") is Status.ACCEPTED
+    assert world.deliver(sms(), count=3) is Result.FAILED
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.progress.reason == "gave up after 3 attempts: Orange 503"
+    assert message.send_started_at is None
+    assert world.orange.sent == []
+
+
+def test_a_held_account_postpones_without_failing(world: World) -> None:
+    world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")]
+    with pytest.raises(RetryLater) as retry:
+        world.deliver(sms(), count=99)
+    assert retry.value.delay == 900
+    assert world.status("m-1") is Status.ACCEPTED
+
+
+def test_no_answer_from_orange_is_never_resent(world: World) -> None:
+    world.orange.script = [OutcomeUnknown("no answer from Orange: ReadTimeout")]
+    assert world.deliver(sms()) is Result.UNKNOWN
+    assert world.deliver(sms(), count=2) is Result.DUPLICATE
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.UNKNOWN
+    assert (message.progress.reason or "").startswith("outcome of send unknown")
+
+
+def test_a_send_that_died_after_the_carrier_call_is_not_resent(world: World) -> None:
+    """The process dies between Orange's 201 and the state write (fault injection)."""
+
+    class Killed(BaseException):
+        pass
+
+    def accept_then_die(_: OutboundSms) -> str:
+        raise Killed
+
+    world.orange.script = [accept_then_die]
+    with pytest.raises(Killed):
+        world.deliver(sms())
+    assert world.deliver(sms(), count=2) is Result.UNKNOWN
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.UNKNOWN
+    assert message.progress.reason == "outcome of send unknown: the previous attempt died mid-send"
+    assert world.orange.sent == []
+
+
+def test_a_receipt_that_beat_the_send_is_applied_when_the_send_is_recorded(world: World) -> None:
+    early = StatusUpdate(
+        Status.DELIVERED, "2026-01-01T00:00:00.000Z", "orange-dr", "DeliveredToTerminal"
+    )
+    world.tracker.apply_receipt("orange", "res-1", early, now=0)
+    world.deliver(sms())
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+    assert world.repo.early_updates("orange", "res-1") == []
+
+
+def receipts(world: World, ref: str, *raws: str) -> Callable[[], None]:
+    def run() -> None:
+        for i, raw in enumerate(raws):
+            update = StatusUpdate(normalise_orange_sms(raw), f"t{i}", "orange-dr", raw)
+            world.tracker.apply_receipt("orange", ref, update, now=0)
+
+    return run
+
+
+def test_receipts_move_the_status_forward_only(world: World) -> None:
+    world.deliver(sms())
+    receipts(world, "res-1", "DeliveredToTerminal", "DeliveredToNetwork", "DeliveredToNetwork")()
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+    assert [h.get("providerStatus") for h in message.progress.history] == [
+        None,
+        None,
+        "DeliveredToTerminal",
+        "DeliveredToNetwork",
+    ]
