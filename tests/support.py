@@ -1,5 +1,7 @@
 """Test helpers shared by every tier: tables from template.yaml, fakes of outside systems."""
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +31,28 @@ def create_tables(names: dict[str, str]) -> None:
         client.create_table(
             TableName=name, **{k: v for k, v in properties.items() if k in TABLE_KEYS}
         )
+
+
+EVENTS = ROOT / "events"
+
+
+def event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A sample event from events/ (the ones `sam local invoke -e` takes), with overrides."""
+    loaded: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    loaded.update(overrides)
+    return loaded
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "local"
+    remaining_ms: int = 30_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

@@ -110,3 +110,9 @@ def sender_config() -> SenderConfig:
 @cache
 def receipt_config() -> ReceiptConfig:
     return ReceiptConfig.from_env()
+
+
+def cache_clear() -> None:
+    """Read the environment again on next use (tests)."""
+    for getter in (table_config, orange_config, sender_config, receipt_config):
+        getter.cache_clear()

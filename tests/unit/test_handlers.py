@@ -1,0 +1,187 @@
+"""The functions as Lambda calls them: sample events in, API Gateway / SQS answers out."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.orange_receipts import app as receipts_app
+from functions.sender import app as sender_app
+from functions.status import app as status_app
+from gateway.lifecycle import StatusUpdate
+from gateway.model import Message
+from gateway.repository import MessageRepository
+from gateway.sending import Delivery, Result, RetryLater
+from gateway.status import Status
+from gateway.tracking import StatusTracker
+from tests.support import FakeLambdaContext, event
+
+pytestmark = pytest.mark.usefixtures("aws")
+TOKEN = "s3cr3t-receipt-token-0123456789"
+
+
+def stored_message(message_id: str = "order-42", ref: str = "res-1") -> Message:
+    repo = MessageRepository("messages")
+    message = Message.new(
+        id=message_id,
+        channel="sms",
+        to="+2250700000001",
+        update=StatusUpdate(Status.ACCEPTED, "2026-01-01T00:00:00.000Z", "gateway"),
+    )
+    assert repo.create(message)
+    submitted = StatusUpdate(Status.SUBMITTED, "2026-01-01T00:00:01.000Z", "gateway")
+    StatusTracker(repo).record_send(message_id, submitted, provider="orange", ref=ref)
+    return message
+
+
+def test_status_returns_the_design_json() -> None:
+    stored_message()
+    response = status_app.handler(event("api_get_message.json"), FakeLambdaContext())
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert set(body) >= {
+        "id",
+        "channel",
+        "status",
+        "providerStatus",
+        "providerMessageId",
+        "to",
+        "createdAt",
+        "updatedAt",
+        "history",
+    }
+    assert (body["id"], body["status"], body["providerMessageId"]) == (
+        "order-42",
+        "submitted",
+        "res-1",
+    )
+    assert [h["status"] for h in body["history"]] == ["accepted", "submitted"]
+    assert set(body["history"][0]) >= {"status", "at", "source"}
+
+
+def test_status_of_an_unknown_message_is_404() -> None:
+    unknown = event("api_get_message.json", path="/messages/nope", pathParameters={"id": "nope"})
+    assert status_app.handler(unknown, FakeLambdaContext())["statusCode"] == 404
+
+
+@pytest.fixture
+def receipt_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = boto3.client("secretsmanager").create_secret(Name="receipt-token", SecretString=TOKEN)[
+        "ARN"
+    ]
+    monkeypatch.setenv("RECEIPT_TOKEN_SECRET", arn)
+    monkeypatch.setenv("RECEIPT_ALLOWLIST", "80.12.13.2,80.12.102.66,80.12.209.66,80.12.66.97")
+
+
+def receipt_event(
+    status: str = "DeliveredToTerminal",
+    *,
+    token: str = TOKEN,
+    ip: str = "80.12.13.2",
+    ref: str = "res-1",
+    body: str | None = None,
+) -> dict[str, Any]:
+    sample = event("api_orange_receipt.json")
+    payload = json.loads(sample["body"])
+    payload["deliveryInfoNotification"]["callbackData"] = ref
+    payload["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"] = status
+    sample["body"] = body if body is not None else json.dumps(payload)
+    sample["path"] = f"/callbacks/orange/dr/{token}"
+    sample["pathParameters"] = {"token": token}
+    sample["requestContext"]["identity"]["sourceIp"] = ip
+    return sample
+
+
+@pytest.mark.usefixtures("receipt_env")
+def test_a_receipt_moves_the_message_and_gets_200() -> None:
+    stored_message()
+    response = receipts_app.handler(receipt_event(), FakeLambdaContext())
+    assert response["statusCode"] == 200
+    message = MessageRepository("messages").get("order-42")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+    assert message.progress.provider_status == "DeliveredToTerminal"
+
+
+@pytest.mark.usefixtures("receipt_env")
+def test_a_receipt_before_its_send_is_kept_and_applied_later() -> None:
+    response = receipts_app.handler(receipt_event(ref="res-early"), FakeLambdaContext())
+    assert response["statusCode"] == 200
+    stored_message(ref="res-early")
+    message = MessageRepository("messages").get("order-42")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+
+
+@pytest.mark.usefixtures("receipt_env")
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"token": "wrong-token"}, "wrong receipt URL token"),
+        ({"ip": "198.51.100.7"}, "source address not on the receipt allowlist"),
+    ],
+)
+def test_receipts_from_strangers_are_refused_and_the_secret_is_not_logged(
+    kwargs: dict[str, str], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored_message()
+    response = receipts_app.handler(receipt_event(**kwargs), FakeLambdaContext())
+    assert response["statusCode"] == 403
+    logs = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert reason in logs
+    assert TOKEN not in logs
+    assert "wrong-token" not in logs
+    assert MessageRepository("messages").get("order-42").status is Status.SUBMITTED  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("receipt_env")
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("{not json", "body is not JSON"),
+        ('{"deliveryInfoNotification": {"callbackData": "x"}}', "deliveryInfo"),
+        ("[]", "valid dictionary"),
+    ],
+)
+def test_a_malformed_receipt_gets_400_with_a_reason(body: str, reason: str) -> None:
+    response = receipts_app.handler(receipt_event(body=body), FakeLambdaContext())
+    assert response["statusCode"] == 400
+    assert reason in json.loads(response["body"])["error"]
+
+
+class ScriptedSender:
+    def __init__(self, outcomes: dict[str, Result | Exception]) -> None:
+        self.outcomes = outcomes
+
+    def process(self, delivery: Delivery) -> Result:
+        outcome = self.outcomes[json.loads(delivery.body)["id"]]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def test_the_sender_reports_only_retryable_records_as_batch_failures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="send")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
+    handle = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["ReceiptHandle"]
+    monkeypatch.setenv("SEND_QUEUE_URL", queue_url)
+    sample = event("sqs_send_batch.json")
+    retry = json.loads(json.dumps(sample["Records"][0]))
+    retry["messageId"] = "retry-me"
+    retry["receiptHandle"] = handle
+    retry["body"] = json.dumps({"id": "later"})
+    sample["Records"].append(retry)
+    sender = ScriptedSender(
+        {
+            "order-42": Result.SUBMITTED,
+            "bad-1": Result.FAILED,
+            "later": RetryLater("Orange 503", delay=42),
+        }
+    )
+    monkeypatch.setattr(sender_app, "sms_sender", lambda: sender)
+    response = sender_app.handler(sample, FakeLambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "retry-me"}]}

@@ -1,0 +1,172 @@
+"""Every Orange answer maps to the outcome the sender acts on (no network: a scripted adapter)."""
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+from urllib3.exceptions import NewConnectionError, ProtocolError
+
+from gateway.orange.client import (
+    AccountBlocked,
+    CredentialsRejected,
+    OrangeClient,
+    OutboundSms,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    TokenRejected,
+    Unavailable,
+)
+
+
+class ScriptedAdapter(BaseAdapter):
+    def __init__(self, answer: tuple[int, Any, dict[str, str]] | Exception) -> None:
+        super().__init__()
+        self.answer = answer
+        self.requests: list[requests.PreparedRequest] = []
+        self.timeouts: list[Any] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.requests.append(request)
+        self.timeouts.append(kwargs.get("timeout"))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        status, body, headers = self.answer
+        response = requests.Response()
+        response.status_code = status
+        response._content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        response.headers.update(headers)
+        response.request = request
+        response.url = request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def client(
+    answer: tuple[int, Any, dict[str, str]] | Exception,
+) -> tuple[OrangeClient, ScriptedAdapter]:
+    adapter = ScriptedAdapter(answer)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    return OrangeClient("https://api.orange.test", session=session), adapter
+
+
+SMS = OutboundSms("2250000", "+2250700000001", "Hello!", sender_name="MonService", on_net=True)
+
+
+def test_a_send_posts_the_seed_request_and_returns_the_resource_id() -> None:
+    created = {
+        "outboundSMSMessageRequest": {
+            "resourceURL": "https://api.orange.com/smsmessaging/v1/outbound/tel:+2250000/requests/abc-123"
+        }
+    }
+    orange, adapter = client((201, created, {}))
+    assert orange.send_sms("tok", SMS) == "abc-123"
+    [sent] = adapter.requests
+    assert sent.url == (
+        "https://api.orange.test/smsmessaging/v1/outbound/tel%3A%2B2250000/requests"
+        "?resource_type_parameter_management=SMS_OCB2"
+    )
+    assert sent.headers["Authorization"] == "Bearer tok"
+    assert json.loads(sent.body or b"")["outboundSMSMessageRequest"]["senderName"] == "MonService"
+    assert adapter.timeouts[0] is not None
+
+
+def test_the_location_header_gives_the_id_when_the_body_does_not() -> None:
+    orange, _ = client((201, "", {"Location": "https://x/requests/from-location"}))
+    assert orange.send_sms("tok", SMS) == "from-location"
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "text"),
+    [
+        ((401, {"code": 42, "message": "Expired credentials"}, {}), TokenRejected, "code 42"),
+        ((403, {"code": 53, "message": "Too many requests"}, {}), RateLimited, "code 53"),
+        (
+            (
+                403,
+                {
+                    "requestError": {
+                        "policyException": {
+                            "messageId": "POL0001",
+                            "text": "A policy error occurred.",
+                            "variables": ["Expired contract"],
+                        }
+                    }
+                },
+                {},
+            ),
+            AccountBlocked,
+            "Expired contract",
+        ),
+        (
+            (
+                400,
+                {
+                    "requestError": {
+                        "serviceException": {
+                            "messageId": "SVC0002",
+                            "text": "Invalid input value for message part %1",
+                            "variables": ["senderName"],
+                        }
+                    }
+                },
+                {},
+            ),
+            Rejected,
+            "Orange 400 SVC0002: Invalid input value for message part senderName",
+        ),
+        ((404, "", {}), Rejected, "Orange 404"),
+        ((500, "oops", {}), Unavailable, "Orange 500"),
+        ((503, {"code": 5}, {}), Unavailable, "Orange 503"),
+    ],
+)
+def test_answers_are_classified(
+    answer: tuple[int, Any, dict[str, str]], error: type[Exception], text: str
+) -> None:
+    orange, _ = client(answer)
+    with pytest.raises(error, match=text):
+        orange.send_sms("tok", SMS)
+
+
+def test_a_refused_connection_sent_nothing() -> None:
+    refused = requests.ConnectionError(NewConnectionError(None, "refused"))  # type: ignore[arg-type]
+    orange, _ = client(refused)
+    with pytest.raises(Unavailable):
+        orange.send_sms("tok", SMS)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.ReadTimeout("read timed out"),
+        requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError())),
+    ],
+)
+def test_no_answer_after_sending_is_an_unknown_outcome(failure: Exception) -> None:
+    orange, _ = client(failure)
+    with pytest.raises(OutcomeUnknown):
+        orange.send_sms("tok", SMS)
+
+
+@pytest.mark.parametrize("expires_in", ["3600", 3600, 7776000])
+def test_the_token_lifetime_comes_from_the_answer(expires_in: object) -> None:
+    orange, adapter = client(
+        (200, {"token_type": "Bearer", "access_token": "t", "expires_in": expires_in}, {})
+    )
+    token = orange.fetch_token("id", "secret")
+    assert token.value == "t"
+    assert token.lifetime == float(str(expires_in))
+    [sent] = adapter.requests
+    assert sent.headers["Authorization"].startswith("Basic ")
+    assert sent.body == "grant_type=client_credentials"
+
+
+def test_bad_credentials_are_a_configuration_error() -> None:
+    orange, _ = client((401, {"error": "invalid_client"}, {}))
+    with pytest.raises(CredentialsRejected, match="invalid_client"):
+        orange.fetch_token("id", "wrong")

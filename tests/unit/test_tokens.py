@@ -1,0 +1,86 @@
+"""The token store: reuse, renewal at a quarter of the lifetime, one refresh for many callers."""
+
+import threading
+import time
+
+import pytest
+
+from gateway.locks import LeaseLock
+from gateway.tokens import TokenStore
+from tests.fakes import FakeOrange, MemorySecrets
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def store(
+    orange: FakeOrange, secrets: MemorySecrets, clock: list[float] | None = None
+) -> TokenStore:
+    return TokenStore(
+        token_secret="token",
+        credentials_secret="creds",
+        fetch=lambda c: orange.fetch_token(c.client_id, c.client_secret),
+        lock=LeaseLock("messages", "token#default"),
+        secrets=secrets,  # type: ignore[arg-type]
+        clock=(lambda: clock[0]) if clock else time.time,
+        sleep=lambda _: time.sleep(0.01),
+    )
+
+
+@pytest.fixture
+def secrets() -> MemorySecrets:
+    return MemorySecrets({"creds": {"client_id": "id", "client_secret": "secret"}})
+
+
+def test_the_token_is_fetched_once_and_reused(secrets: MemorySecrets) -> None:
+    orange = FakeOrange()
+    tokens = store(orange, secrets)
+    assert {tokens.current().value for _ in range(50)} == {"token-1"}
+    assert orange.token_requests == 1
+    stored = secrets.values["token"]
+    assert stored["lifetime"] == 3600
+    assert stored["expires_at"] > time.time() + 3500
+
+
+@pytest.mark.parametrize("lifetime", [3600.0, 90 * 24 * 3600.0])
+def test_the_refresher_renews_under_a_quarter_of_the_lifetime(
+    secrets: MemorySecrets, lifetime: float
+) -> None:
+    orange = FakeOrange(lifetime=lifetime)
+    now = [time.time()]
+    tokens = store(orange, secrets, clock=now)
+    assert tokens.refresh_if_due()  # nothing stored yet
+    now[0] += lifetime * 0.74
+    assert not tokens.refresh_if_due()
+    now[0] += lifetime * 0.02  # 24 % left
+    assert tokens.refresh_if_due()
+    assert orange.token_requests == 2
+
+
+def test_ten_concurrent_refreshes_of_the_same_stale_token_cause_one_request(
+    secrets: MemorySecrets,
+) -> None:
+    orange = FakeOrange()
+    tokens = store(orange, secrets)
+    stale = tokens.current().value
+    results: list[str] = []
+
+    def refresh() -> None:
+        results.append(store(orange, secrets).refresh(stale=stale).value)
+
+    threads = [threading.Thread(target=refresh) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert orange.token_requests == 2  # the first token, then one refresh
+    assert set(results) == {"token-2"}
+
+
+def test_an_expired_stored_token_is_replaced(secrets: MemorySecrets) -> None:
+    orange = FakeOrange()
+    secrets.values["token"] = {
+        "access_token": "old",
+        "expires_at": time.time() - 1,
+        "lifetime": 3600,
+    }
+    assert store(orange, secrets).current().value == "token-1"
