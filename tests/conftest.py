@@ -1,7 +1,14 @@
-"""Every tier: the environment Lambda would give the functions before their modules import."""
+"""Every tier: the environment Lambda would give the functions before their modules import,
+and moto in process for the tests that need AWS."""
 
 import os
+from collections.abc import Iterator
 
+import pytest
+from moto import mock_aws
+
+# Before anything imports the gateway: Lambda sets these before the handler module loads,
+# and powertools reads them when the module-level logger and metrics are built.
 for name, value in {
     "AWS_DEFAULT_REGION": "eu-west-1",
     "POWERTOOLS_METRICS_NAMESPACE": "CarrierGateway",
@@ -9,3 +16,29 @@ for name, value in {
     "POWERTOOLS_TRACE_DISABLED": "true",
 }.items():
     os.environ.setdefault(name, value)
+
+from gateway import aws_clients, wiring  # noqa: E402 - after the environment above
+from gateway.config import cache_clear as config_cache_clear  # noqa: E402
+from tests.support import create_tables  # noqa: E402
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in process, with the template's tables created in it."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "TABLE_NAME": "messages",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws_clients.reset()
+    wiring.reset()
+    config_cache_clear()
+    with mock_aws():
+        create_tables({"MessagesTable": "messages"})
+        yield
+    aws_clients.reset()
+    wiring.reset()
+    config_cache_clear()

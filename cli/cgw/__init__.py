@@ -1,0 +1,1 @@
+"""cgw: the carrier gateway's command line."""

@@ -113,6 +113,13 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
         where = ".".join(str(part) for part in error["loc"]) or "request"
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif error["type"] == "value_error":
+            message = str(
+                error.get("ctx", {}).get("error", error["msg"])
+            )  # without "Value error, "
+        else:
+            message = error["msg"]
         problems.append(f"{where}: {message}")
     return "; ".join(problems)

@@ -1,0 +1,5 @@
+import sys
+
+from cgw.cli import main
+
+sys.exit(main())

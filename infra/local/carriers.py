@@ -1,0 +1,102 @@
+"""The carrier simulators the local stack starts, and how each is wired into the gateway.
+
+Every carrier plugs in the same way. Unless its URL variable (or a parameter override)
+names an outside service, its simulator starts on loopback. The template parameter that
+points the functions at the carrier gets the simulator's URL, and the callback allowlist
+parameters get loopback, where the simulators push from. Once the API front is up,
+`connect` hands the carrier its credentials and callback URL and returns its entries for
+endpoints.json. A new carrier is one more class in CARRIERS.
+"""
+
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from infra.local.aws import AwsClients
+from infra.local.functions import FunctionSpec
+from infra.simulators.orange import OrangeSimulator
+
+LOOPBACK_ALLOWLIST = "127.0.0.1,::1"
+
+
+class Simulator(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What a carrier's wiring reads from, and writes to, the running local stack."""
+
+    api_url: str
+    clients: AwsClients
+    functions: Sequence[FunctionSpec]
+
+    def env_value(self, variable: str) -> str | None:
+        """The value a function's environment gives `variable` (the first that sets it)."""
+        for function in self.functions:
+            if variable in function.environment:
+                return function.environment[variable]
+        return None
+
+    def secret_value(self, secret_id: str) -> str:
+        return self.clients.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
+
+    def put_secret(self, secret_id: str, value: str) -> None:
+        self.clients.secretsmanager().put_secret_value(SecretId=secret_id, SecretString=value)
+
+
+class Carrier(Protocol):
+    name: str
+    url_parameter: str  # the template parameter holding the carrier's base URL
+    url_variable: str  # the environment variable naming an outside service instead
+    loopback_parameters: Mapping[str, str]
+
+    def start_simulator(self, host: str) -> Simulator: ...
+
+    def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]: ...
+
+
+class OrangeSms:
+    """Orange's SMS API: OAuth client credentials in a secret, receipts pushed to a token URL."""
+
+    name = "orange"
+    url_parameter = "OrangeApiUrl"
+    url_variable = "ORANGE_API_URL"
+    loopback_parameters: Mapping[str, str] = {"OrangeReceiptAllowlist": LOOPBACK_ALLOWLIST}
+
+    def __init__(self) -> None:
+        self._simulator: OrangeSimulator | None = None
+        self._credentials = {
+            "client_id": secrets.token_urlsafe(12),
+            "client_secret": secrets.token_urlsafe(24),
+        }
+
+    def start_simulator(self, host: str) -> Simulator:
+        simulator = OrangeSimulator(
+            client_id=self._credentials["client_id"],
+            client_secret=self._credentials["client_secret"],
+        )
+        simulator.start(host=host, port=0)
+        self._simulator = simulator
+        return simulator
+
+    def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
+        endpoints = {"orange_api_url": carrier_url}
+        token_secret = gateway.env_value("RECEIPT_TOKEN_SECRET")
+        if token_secret is not None:
+            token = gateway.secret_value(token_secret)
+            endpoints["orange_dr_url"] = f"{gateway.api_url}/callbacks/orange/dr/{token}"
+        if self._simulator is not None:
+            credentials_secret = gateway.env_value("ORANGE_CREDENTIALS_SECRET")
+            if credentials_secret is not None:
+                gateway.put_secret(credentials_secret, json.dumps(self._credentials))
+            self._simulator.set_notify_url(endpoints.get("orange_dr_url"))
+        return endpoints
+
+
+CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms,)

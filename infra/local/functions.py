@@ -1,0 +1,303 @@
+"""The template's functions and APIs, with what the local stack needs to run and trigger them."""
+
+import hashlib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.local.aws import ACCOUNT_ID
+from infra.local.intrinsics import Physical, Resolver, TemplateError, as_flag, as_text
+from infra.local.template import Resource
+
+logger = logging.getLogger(__name__)
+
+FUNCTION = "AWS::Serverless::Function"
+API = "AWS::Serverless::Api"
+LAYER = "AWS::Serverless::LayerVersion"
+# SAM's name for the API it creates for Api events that name no RestApiId.
+IMPLICIT_API = "ServerlessRestApi"
+# Pool size for API and schedule triggers, and for SQS sources without MaximumConcurrency.
+DEFAULT_CONCURRENCY = 4
+# Lambda's defaults when the template leaves them out.
+DEFAULT_TIMEOUT = 3
+DEFAULT_MEMORY_SIZE = 128
+DEFAULT_SQS_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    logical_id: str
+    api_id: str
+    stage_name: str
+    # SAM writes "image/*" as "image~1*"; these are decoded.
+    binary_media_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApiEvent:
+    name: str
+    api: ApiSpec
+    path: str
+    method: str  # upper case; "ANY" matches every method
+    authorizer: str | None  # e.g. "AWS_IAM"; not enforced locally
+
+
+@dataclass(frozen=True)
+class SqsEvent:
+    name: str
+    queue_logical_id: str
+    queue_arn: str
+    batch_size: int
+    batching_window_seconds: float
+    report_batch_item_failures: bool
+    maximum_concurrency: int
+
+
+@dataclass(frozen=True)
+class ScheduleEvent:
+    name: str
+    expression: str  # rate(...) or cron(...)
+    input: str | None  # the JSON text sent instead of the Scheduled Event
+
+
+type FunctionEvent = ApiEvent | SqsEvent | ScheduleEvent
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    code_dir: Path
+    handler: str
+    timeout: int
+    memory_size: int
+    environment: Mapping[str, str]
+    layer_dirs: tuple[Path, ...]
+    events: tuple[FunctionEvent, ...]
+
+    @property
+    def concurrency(self) -> int:
+        """Workers to keep: every SQS source's concurrency, plus a few for other triggers."""
+        sqs = sum(e.maximum_concurrency for e in self.events if isinstance(e, SqsEvent))
+        others = any(not isinstance(e, SqsEvent) for e in self.events) or not self.events
+        return sqs + (DEFAULT_CONCURRENCY if others else 0)
+
+
+def _api_id(logical_id: str) -> str:
+    # A stable stand-in for API Gateway's random 10-character id.
+    return hashlib.sha256(logical_id.encode()).hexdigest()[:10]
+
+
+def code_resources(
+    resources: Iterable[Resource], resolver: Resolver, region: str, stack_name: str
+) -> dict[str, Physical]:
+    """Physical ids of functions, layers and APIs, so data resources and env can refer to them."""
+    physical: dict[str, Physical] = {IMPLICIT_API: Physical(_api_id(IMPLICIT_API))}
+    for resource in resources:
+        where = resource.logical_id
+        if resource.type == FUNCTION:
+            name = resource.properties.get("FunctionName") or f"{stack_name}-{where}"
+            name = as_text(resolver.resolve(name, f"{where}.FunctionName"))
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
+            physical[where] = Physical(name, {"Arn": arn})
+        elif resource.type == LAYER:
+            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{stack_name}-{where}:1"
+            physical[where] = Physical(arn)
+        elif resource.type == API:
+            physical[where] = Physical(_api_id(where), {"RootResourceId": _api_id(where)[:6]})
+    return physical
+
+
+def read_apis(
+    resources: Iterable[Resource], resolver: Resolver, implicit_defaults: Mapping[str, Any]
+) -> dict[str, ApiSpec]:
+    """Every AWS::Serverless::Api, plus SAM's implicit API (stage Prod, Globals.Api applied)."""
+    apis = {
+        IMPLICIT_API: _api_spec(IMPLICIT_API, {"StageName": "Prod", **implicit_defaults}, resolver)
+    }
+    for resource in resources:
+        if resource.type == API:
+            apis[resource.logical_id] = _api_spec(
+                resource.logical_id, resource.properties, resolver
+            )
+    return apis
+
+
+def _api_spec(logical_id: str, properties: Mapping[str, Any], resolver: Resolver) -> ApiSpec:
+    stage = resolver.resolve(properties.get("StageName", "Prod"), f"{logical_id}.StageName")
+    types = resolver.resolve(
+        properties.get("BinaryMediaTypes", []), f"{logical_id}.BinaryMediaTypes"
+    )
+    return ApiSpec(
+        logical_id=logical_id,
+        api_id=_api_id(logical_id),
+        stage_name=as_text(stage),
+        binary_media_types=tuple(as_text(t).replace("~1", "/") for t in types),
+    )
+
+
+def read_functions(
+    resources: Iterable[Resource],
+    resolver: Resolver,
+    physical: Mapping[str, Physical],
+    apis: Mapping[str, ApiSpec],
+    base_dir: Path,
+) -> list[FunctionSpec]:
+    """Every AWS::Serverless::Function with its properties resolved."""
+    resources = list(resources)
+    layer_dirs = {
+        r.logical_id: _directory(
+            base_dir, r.properties.get("ContentUri"), f"{r.logical_id}.ContentUri", resolver
+        )
+        for r in resources
+        if r.type == LAYER
+    }
+    reader = _FunctionReader(resolver, apis, layer_dirs, base_dir)
+    return [
+        reader.read(resource, physical[resource.logical_id])
+        for resource in resources
+        if resource.type == FUNCTION
+    ]
+
+
+def _directory(base_dir: Path, uri: object, where: str, resolver: Resolver) -> Path:
+    value = resolver.resolve(uri, where)
+    if not isinstance(value, str):
+        raise TemplateError(f"{where}: only a local directory can run locally, got {value!r}")
+    directory = (base_dir / value).resolve()
+    if not directory.is_dir():
+        raise TemplateError(f"{where}: {directory} is not a directory")
+    return directory
+
+
+class _FunctionReader:
+    def __init__(
+        self,
+        resolver: Resolver,
+        apis: Mapping[str, ApiSpec],
+        layer_dirs: Mapping[str, Path],
+        base_dir: Path,
+    ) -> None:
+        self._resolver = resolver
+        self._apis = apis
+        self._layer_dirs = layer_dirs
+        self._base_dir = base_dir
+
+    def _value(self, properties: Mapping[str, Any], key: str, where: str, default: object) -> Any:
+        return self._resolver.resolve(properties.get(key, default), f"{where}.{key}")
+
+    def read(self, resource: Resource, physical: Physical) -> FunctionSpec:
+        where, properties = resource.logical_id, resource.properties
+        if properties.get("PackageType", "Zip") != "Zip":
+            raise TemplateError(f"{where}: only Zip functions run locally")
+        runtime = as_text(self._value(properties, "Runtime", where, ""))
+        if not runtime.startswith("python"):
+            raise TemplateError(f"{where}: runtime {runtime!r} cannot run locally (python only)")
+        variables = self._value(properties, "Environment", where, {}).get("Variables", {})
+        events = properties.get("Events") or {}
+        return FunctionSpec(
+            logical_id=where,
+            name=physical.ref,
+            arn=physical.attributes["Arn"],
+            code_dir=_directory(
+                self._base_dir, properties.get("CodeUri"), f"{where}.CodeUri", self._resolver
+            ),
+            handler=as_text(self._value(properties, "Handler", where, "")),
+            timeout=int(as_text(self._value(properties, "Timeout", where, DEFAULT_TIMEOUT))),
+            memory_size=int(
+                as_text(self._value(properties, "MemorySize", where, DEFAULT_MEMORY_SIZE))
+            ),
+            environment={name: as_text(value) for name, value in variables.items()},
+            layer_dirs=self._layers(properties.get("Layers") or [], where),
+            events=tuple(
+                event
+                for name, definition in events.items()
+                if (event := self._event(f"{where}.Events.{name}", name, definition)) is not None
+            ),
+        )
+
+    def _layers(self, layers: list[Any], where: str) -> tuple[Path, ...]:
+        # Layers built from this template's folders are on the worker's path, as /opt/python is
+        # on Lambda's; layers given as ARNs cannot be fetched without AWS.
+        dirs = []
+        for layer in layers:
+            name = layer.get("Ref", "") if isinstance(layer, Mapping) else ""
+            if name in self._layer_dirs:
+                dirs.append(self._layer_dirs[name])
+            else:
+                logger.warning(
+                    "layer not available locally, skipped: function=%s layer=%r", where, layer
+                )
+        return tuple(dirs)
+
+    def _event(self, where: str, name: str, definition: Mapping[str, Any]) -> FunctionEvent | None:
+        kind = definition.get("Type")
+        properties: Mapping[str, Any] = definition.get("Properties") or {}
+        if kind == "Api":
+            return self._api_event(where, name, properties)
+        if kind == "SQS":
+            return self._sqs_event(where, name, properties)
+        if kind in ("Schedule", "ScheduleV2"):
+            return self._schedule_event(where, name, properties)
+        logger.warning("event type not emulated locally, skipped: event=%s type=%s", where, kind)
+        return None
+
+    def _api_event(self, where: str, name: str, properties: Mapping[str, Any]) -> ApiEvent:
+        api_ref = properties.get("RestApiId", {"Ref": IMPLICIT_API})
+        api = self._apis.get(api_ref.get("Ref", "") if isinstance(api_ref, Mapping) else "")
+        if api is None:
+            raise TemplateError(f"{where}.RestApiId: expected a Ref to an AWS::Serverless::Api")
+        auth = self._resolver.resolve(properties.get("Auth", {}), f"{where}.Auth")
+        authorizer = auth.get("Authorizer")
+        return ApiEvent(
+            name=name,
+            api=api,
+            path=as_text(self._value(properties, "Path", where, "")),
+            method=as_text(self._value(properties, "Method", where, "")).upper(),
+            authorizer=None if authorizer in (None, "NONE") else as_text(authorizer),
+        )
+
+    def _sqs_event(self, where: str, name: str, properties: Mapping[str, Any]) -> SqsEvent | None:
+        if not as_flag(self._value(properties, "Enabled", where, True)):
+            logger.info("disabled event source skipped: event=%s", where)
+            return None
+        queue_arn = as_text(self._value(properties, "Queue", where, ""))
+        queue_logical_id = self._resolver.owner_of_arn(queue_arn)
+        if queue_logical_id is None:
+            raise TemplateError(f"{where}.Queue: {queue_arn} is not a queue of this template")
+        scaling = self._value(properties, "ScalingConfig", where, {})
+        response_types = self._value(properties, "FunctionResponseTypes", where, [])
+        return SqsEvent(
+            name=name,
+            queue_logical_id=queue_logical_id,
+            queue_arn=queue_arn,
+            batch_size=int(
+                as_text(self._value(properties, "BatchSize", where, DEFAULT_SQS_BATCH_SIZE))
+            ),
+            batching_window_seconds=float(
+                as_text(self._value(properties, "MaximumBatchingWindowInSeconds", where, 0))
+            ),
+            report_batch_item_failures="ReportBatchItemFailures" in response_types,
+            maximum_concurrency=int(
+                as_text(scaling.get("MaximumConcurrency", DEFAULT_CONCURRENCY))
+            ),
+        )
+
+    def _schedule_event(
+        self, where: str, name: str, properties: Mapping[str, Any]
+    ) -> ScheduleEvent | None:
+        enabled = as_flag(self._value(properties, "Enabled", where, True))
+        if not enabled or self._value(properties, "State", where, "ENABLED") == "DISABLED":
+            logger.info("disabled event source skipped: event=%s", where)
+            return None
+        # Schedule names it Schedule, ScheduleV2 (EventBridge Scheduler) ScheduleExpression.
+        expression = properties.get("Schedule", properties.get("ScheduleExpression"))
+        schedule_input = self._value(properties, "Input", where, None)
+        return ScheduleEvent(
+            name=name,
+            expression=as_text(self._resolver.resolve(expression, f"{where}.Schedule")),
+            input=None if schedule_input is None else as_text(schedule_input),
+        )

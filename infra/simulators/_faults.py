@@ -1,0 +1,90 @@
+"""Injected faults for reliability tests.
+
+Each request draws at most one fault from a seeded RNG, so a failing run can be
+replayed with the same seed and the same request sequence.
+"""
+
+import dataclasses
+import random
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Fault(StrEnum):
+    """What to do to one request instead of (or on top of) serving it normally."""
+
+    RESET = "reset"  # close the connection without a response
+    HTTP_500 = "http_500"  # answer 500 without doing the work
+    TIMEOUT = "timeout"  # do the work, then hold the response for `timeout_seconds`
+    RATE_BURST = "rate_burst"  # answer the carrier's rate-limit error
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    """Probabilities (0..1, summing to at most 1) of each fault per request.
+
+    `timeout_seconds` is how long a `timeout` fault holds the answer: set it above the
+    client's read timeout so the client gives up while the work is already done.
+    """
+
+    http_500: float = 0.0
+    timeout: float = 0.0
+    reset: float = 0.0
+    rate_burst: float = 0.0
+    timeout_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        odds = self.odds().values()
+        if any(not 0.0 <= p <= 1.0 for p in odds) or sum(odds) > 1.0:
+            raise ValueError("fault probabilities must be within 0..1 and sum to at most 1")
+        if self.timeout_seconds < 0:
+            raise ValueError("timeout_seconds must not be negative")
+
+    def odds(self) -> dict[Fault, float]:
+        """Each fault's probability."""
+        return {fault: getattr(self, fault.value) for fault in Fault}
+
+    @classmethod
+    def from_json(cls, payload: object) -> "FaultPlan":
+        """Build a plan from a JSON object; keys left out are 0 (or the default hold)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        if not isinstance(payload, dict) or not set(payload) <= names:
+            raise ValueError(f"expected a JSON object with keys among {sorted(names)}")
+        values = payload.values()
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values):
+            raise ValueError("fault values must be numbers")
+        return cls(**{name: float(value) for name, value in payload.items()})
+
+
+class FaultInjector:
+    """Thread-safe holder of the current plan and its seeded RNG."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not security
+        self._plan = FaultPlan()
+        self._lock = threading.Lock()
+
+    @property
+    def plan(self) -> FaultPlan:
+        with self._lock:
+            return self._plan
+
+    @plan.setter
+    def plan(self, plan: FaultPlan) -> None:
+        with self._lock:
+            self._plan = plan
+
+    def draw(self) -> Fault | None:
+        """The fault to inject into the current request, if any."""
+        with self._lock:
+            odds = self._plan.odds()
+            if not any(odds.values()):
+                return None  # keep the RNG sequence tied to faulty periods only
+            roll = self._rng.random()
+        threshold = 0.0
+        for fault, probability in odds.items():
+            threshold += probability
+            if roll < threshold:
+                return fault
+        return None

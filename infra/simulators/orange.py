@@ -1,0 +1,687 @@
+"""Orange SMS API simulator: a loopback stand-in for https://api.orange.com.
+
+It serves what Orange's SMS API pages describe (shared/seeds/orange-sms-api-mea.txt
+and orange-sms-api-mali.txt), errors included, for the docker-free local stack and
+the integration tests:
+
+    POST   /oauth/v3/token                                      client credentials
+    POST   /smsmessaging/v1/outbound/{sender}/requests          send an SMS
+    POST   /smsmessaging/v1/outbound/{sender}/subscriptions     register the receipt URL
+    GET    /smsmessaging/v1/outbound/subscriptions/{id}         show it
+    DELETE /smsmessaging/v1/outbound/{sender}/subscriptions/{id}  remove it
+    GET    /sms/admin/v1/contracts | statistics | purchaseorders  (?country=, ?appid=)
+
+and, without authentication, control endpoints for tests:
+
+    POST /_sim/faults          JSON FaultPlan: http_500, timeout, reset, rate_burst odds
+    POST /_sim/expire-tokens   every issued token expires now
+    GET  /_sim/stats           counters (see `Stats`)
+    GET  /_sim/sends           every accepted send
+
+Delivery receipts are POSTed to the notify URL `receipt_delay` seconds after a send,
+one per status, in order, `RECEIPT_GAP_SECONDS` apart. The recipient's last two
+digits choose the outcome (`RECEIPT_OUTCOMES`):
+
+    99     DeliveryImpossible
+    98     DeliveryUncertain
+    97     MessageWaiting, then DeliveredToTerminal
+    96     no receipt at all
+    other  DeliveredToNetwork, then DeliveredToTerminal
+
+Assumptions where the seeds are silent:
+
+- A send with no usable contract is refused 403 requestError/policyException POL0001
+  with variables ["Expired contract"] or ["Insufficient balance"] (a country without a
+  contract has no balance). On-net sends debit the same per-country contract; the
+  statistics split usage by service (SMS_OCB, SMS_OCB2); nbEnforcements equals usage.
+- A missing bearer token and an unknown one both get code 41. Unknown paths get 404
+  code 60, wrong methods 405 code 61, injected server errors 500 code 1.
+- The 5 SMS/s cap applies to sends only, per account, over a sliding second; requests
+  refused by it or by an injected fault do not use the window.
+- A body that is not JSON sent as application/json is an invalid
+  `outboundSMSMessageRequest`. A send without senderName echoes the default sender name.
+- Receipts go to the notify URL current at send time; deleting the subscription that
+  set it stops receipts. notifyURL may be plain http (loopback).
+- Faults apply to sends only.
+"""
+
+import argparse
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final, Literal, TypedDict
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from infra.simulators._faults import Fault, FaultInjector, FaultPlan
+from infra.simulators._http import (
+    ThreadedServer,
+    drop_connection,
+    json_response,
+    mask_number,
+    wait_for_termination,
+)
+from infra.simulators._orange_admin import (
+    INSUFFICIENT_BALANCE,
+    OFFER,
+    Contract,
+    mali_contracts,
+    mea_contracts,
+    purchase_orders,
+    statistics,
+)
+from infra.simulators._orange_wire import (
+    COUNTRIES_BY_ISO3,
+    ON_NET_OFFER,
+    InvalidInput,
+    OutboundSms,
+    delivery_notification,
+    expired_credentials,
+    internal_error,
+    invalid_credentials,
+    invalid_input,
+    method_not_allowed,
+    not_found,
+    oauth_error,
+    parse_on_net,
+    parse_outbound,
+    parse_subscription,
+    parse_tel,
+    policy_error,
+    sent_body,
+    subscription_body,
+    too_many_requests,
+)
+from infra.simulators._push import Push, Pusher, PushResult
+from infra.simulators._ratelimit import SlidingWindowLimiter
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_OUTCOME",
+    "RECEIPT_OUTCOMES",
+    "FaultPlan",
+    "OrangeSimulator",
+    "PushResult",
+    "SendRecord",
+    "Stats",
+    "receipt_statuses",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CLIENT_ID: Final = "local-client"
+DEFAULT_CLIENT_SECRET: Final = "local-secret"  # noqa: S105 - a loopback-only test credential
+DEFAULT_SENDER_NAMES: Final = ("MonService", "SMS 123456")
+DEFAULT_UNITS: Final[Mapping[str, int]] = MappingProxyType(
+    {"CIV": 1000, "SEN": 1000, "MLI": 1000, "CMR": 1000}
+)
+CONTRACT_LIFETIME: Final = timedelta(days=30)
+
+RECEIPT_OUTCOMES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "99": ("DeliveryImpossible",),
+        "98": ("DeliveryUncertain",),
+        "97": ("MessageWaiting", "DeliveredToTerminal"),
+        "96": (),
+    }
+)
+"""Receipt statuses by the recipient's last two digits; others get DEFAULT_OUTCOME."""
+DEFAULT_OUTCOME: Final = ("DeliveredToNetwork", "DeliveredToTerminal")
+RECEIPT_GAP_SECONDS: Final = 0.05
+
+_SENDER_NAME = re.compile(r"[A-Za-z0-9 ]{1,11}")  # the seeds' sender name rule
+
+
+def receipt_statuses(recipient: str) -> tuple[str, ...]:
+    """The receipt statuses a send to `recipient` produces, in order."""
+    return RECEIPT_OUTCOMES.get(recipient[-2:], DEFAULT_OUTCOME)
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """An accepted send. Numbers are E.164 with '+'; `time` is epoch seconds."""
+
+    time: float
+    account: str
+    sender: str
+    recipient: str
+    text: str
+    sender_name: str | None
+    on_net: bool
+    resource_id: str
+    country: str
+
+
+class Stats(TypedDict):
+    """Counters since start; receipts count pushes delivered and given up."""
+
+    token_requests: int
+    sends: int
+    duplicate_sends: int  # sends whose (recipient, text) had already been sent
+    rejected_53: int
+    rejected_401: int
+    rejected_400: int
+    rejected_policy: int
+    receipts_pushed: int
+    receipts_failed: int
+
+
+@dataclass(slots=True)
+class _Counts:
+    token_requests: int = 0
+    sends: int = 0
+    duplicate_sends: int = 0
+    rejected_53: int = 0
+    rejected_401: int = 0
+    rejected_400: int = 0
+    rejected_policy: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    account: str
+    expires_at: float  # time.monotonic()
+
+
+class _PolicyRefusal(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _ApiRequest(Request):
+    account = ""  # the bearer token's account, once checked
+
+
+_ROUTES: Final = Map(
+    [
+        Rule("/oauth/v3/token", endpoint="token", methods=["POST"]),
+        Rule("/smsmessaging/v1/outbound/<sender>/requests", endpoint="send", methods=["POST"]),
+        Rule(
+            "/smsmessaging/v1/outbound/<sender>/subscriptions",
+            endpoint="subscribe",
+            methods=["POST"],
+        ),
+        Rule(
+            "/smsmessaging/v1/outbound/subscriptions/<subscription_id>",
+            endpoint="show_subscription",
+            methods=["GET"],
+        ),
+        Rule(
+            "/smsmessaging/v1/outbound/<sender>/subscriptions/<subscription_id>",
+            endpoint="unsubscribe",
+            methods=["DELETE"],
+        ),
+        Rule("/sms/admin/v1/contracts", endpoint="contracts", methods=["GET"]),
+        Rule("/sms/admin/v1/statistics", endpoint="statistics", methods=["GET"]),
+        Rule("/sms/admin/v1/purchaseorders", endpoint="purchase_orders", methods=["GET"]),
+        Rule("/_sim/faults", endpoint="sim_faults", methods=["POST"]),
+        Rule("/_sim/expire-tokens", endpoint="sim_expire_tokens", methods=["POST"]),
+        Rule("/_sim/stats", endpoint="sim_stats", methods=["GET"]),
+        Rule("/_sim/sends", endpoint="sim_sends", methods=["GET"]),
+    ]
+)
+_OPEN_ENDPOINTS: Final = frozenset(
+    {"token", "sim_faults", "sim_expire_tokens", "sim_stats", "sim_sends"}
+)
+
+
+class OrangeSimulator:
+    """The Orange SMS API on loopback; every public method is thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        rate_per_second: int = 5,
+        token_lifetime: int = 3600,
+        expires_in_as_number: bool = False,
+        notify_url: str | None = None,
+        receipt_delay: float = 0.3,
+        duplicate_receipts: bool = False,
+        allowed_sender_names: Collection[str] = DEFAULT_SENDER_NAMES,
+        default_sender_name: str = "SMS 123456",
+        contracts_shape: Literal["mea", "mali"] = "mea",
+        initial_units: Mapping[str, int] = DEFAULT_UNITS,
+        seed: int | None = None,
+    ) -> None:
+        if any(not _SENDER_NAME.fullmatch(name) for name in allowed_sender_names):
+            raise ValueError("sender names are 1-11 letters, digits or spaces")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._token_lifetime = token_lifetime
+        self._expires_in_as_number = expires_in_as_number
+        self._receipt_delay = receipt_delay
+        self._duplicate_receipts = duplicate_receipts
+        self._allowed_sender_names = frozenset(allowed_sender_names)
+        self._default_sender_name = default_sender_name
+        self._contracts_shape = contracts_shape
+
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._limiter = SlidingWindowLimiter(rate_per_second)
+        self._faults = FaultInjector(seed)
+        self._pusher = Pusher()
+        self._server = ThreadedServer(self._wsgi, name="orange-simulator")
+        self._counts = _Counts()
+        self._tokens: dict[str, _Token] = {}
+        self._sends: list[SendRecord] = []
+        self._sent_texts: set[tuple[str, str]] = set()
+        self._notify_url = notify_url
+        self._subscriptions: dict[str, str] = {}
+        self._active_subscription: str | None = None
+        self._contracts: dict[str, Contract] = {}
+        for iso3, units in initial_units.items():
+            self.set_contract(iso3, units=units)
+        self._handlers: Mapping[str, Callable[..., Response]] = {
+            "token": self._issue_token,
+            "send": self._send,
+            "subscribe": self._subscribe,
+            "show_subscription": self._show_subscription,
+            "unsubscribe": self._unsubscribe,
+            "contracts": self._list_contracts,
+            "statistics": self._list_statistics,
+            "purchase_orders": self._list_purchase_orders,
+            "sim_faults": self._set_faults_over_http,
+            "sim_expire_tokens": lambda request: json_response({"expired": self.expire_tokens()}),
+            "sim_stats": lambda request: json_response(self.stats()),
+            "sim_sends": lambda request: json_response([asdict(s) for s in self.sends()]),
+        }
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0 = a free port) and start the receipt worker."""
+        self._server.start(host, port)
+        self._pusher.start()
+        logger.info("orange simulator listening url=%s", self._server.url)
+
+    def stop(self) -> None:
+        """Release held requests, stop serving, end the receipt worker; final."""
+        self._stopping.set()
+        self._server.stop()
+        self._pusher.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
+        return self._server.url
+
+    # -- inspection and control ------------------------------------------------
+
+    def stats(self) -> Stats:
+        """The counters, also served at GET /_sim/stats."""
+        results = self._pusher.results()
+        with self._lock:
+            counts = self._counts
+            return Stats(
+                token_requests=counts.token_requests,
+                sends=counts.sends,
+                duplicate_sends=counts.duplicate_sends,
+                rejected_53=counts.rejected_53,
+                rejected_401=counts.rejected_401,
+                rejected_400=counts.rejected_400,
+                rejected_policy=counts.rejected_policy,
+                receipts_pushed=sum(result.delivered for result in results),
+                receipts_failed=sum(not result.delivered for result in results),
+            )
+
+    def sends(self) -> list[SendRecord]:
+        """Every accepted send, oldest first; also served at GET /_sim/sends."""
+        with self._lock:
+            return list(self._sends)
+
+    def receipts(self) -> list[PushResult]:
+        """Every receipt push that has finished (delivered or given up), oldest first."""
+        return self._pusher.results()
+
+    def wait_for_receipts(self, timeout: float) -> bool:
+        """Wait until no receipt is pending or in flight; False on timeout."""
+        return self._pusher.wait_idle(timeout)
+
+    def set_faults(self, plan: FaultPlan | None = None) -> None:
+        """Inject faults into sends from now on; None clears them."""
+        self._faults.plan = plan or FaultPlan()
+        logger.info("faults set plan=%s", self._faults.plan)
+
+    def expire_tokens(self) -> int:
+        """Make every issued token expired; returns how many there were."""
+        now = time.monotonic()
+        with self._lock:
+            self._tokens = {key: _Token(t.account, now) for key, t in self._tokens.items()}
+            return len(self._tokens)
+
+    def set_notify_url(self, url: str | None) -> None:
+        """Where receipts of later sends go (None: nowhere), as the portal form sets it."""
+        with self._lock:
+            self._notify_url = url
+            self._active_subscription = None
+
+    def set_contract(self, country: str, *, units: int, expires_at: datetime | None = None) -> None:
+        """Set a country's balance and expiry (default 30 days ahead), opening it if new."""
+        if country not in COUNTRIES_BY_ISO3:
+            raise ValueError(f"no Orange SMS offer for country {country!r}")
+        now = datetime.now(UTC)
+        expiry = expires_at or now + CONTRACT_LIFETIME
+        with self._lock:
+            contract = self._contracts.get(country)
+            if contract is None:
+                self._contracts[country] = Contract.open(
+                    COUNTRIES_BY_ISO3[country], units, expiry, now
+                )
+                return
+            contract.available_units, contract.expires_at, contract.updated_at = units, expiry, now
+
+    # -- WSGI plumbing ---------------------------------------------------------
+
+    def _wsgi(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        response = self._dispatch(_ApiRequest(environ))
+        return response(environ, start_response)
+
+    def _dispatch(self, request: _ApiRequest) -> Response:
+        try:
+            endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
+        except MethodNotAllowed:
+            return method_not_allowed()
+        except HTTPException:  # not found, or a redirect we do not offer
+            return not_found("No resource at this path.")
+        if endpoint not in _OPEN_ENDPOINTS and (refusal := self._authorize(request)) is not None:
+            return refusal
+        return self._handlers[endpoint](request, **args)
+
+    def _authorize(self, request: _ApiRequest) -> Response | None:
+        """Check the bearer token; None when it is valid (its account is then set)."""
+        auth = request.authorization
+        token = auth.token if auth is not None and auth.type == "bearer" else None
+        with self._lock:
+            issued = self._tokens.get(token or "")
+            expired = issued is not None and issued.expires_at <= time.monotonic()
+            if issued is None or expired:
+                self._counts.rejected_401 += 1
+        if issued is None:
+            logger.info("bearer token refused code=41")
+            return invalid_credentials()
+        if expired:
+            logger.info("bearer token refused code=42")
+            return expired_credentials()
+        request.account = issued.account
+        return None
+
+    def _refuse_input(self, error: InvalidInput) -> Response:
+        with self._lock:
+            self._counts.rejected_400 += 1
+        logger.info("request refused code=SVC0002 field=%s", error.field)
+        return invalid_input(error.field)
+
+    # -- OAuth -----------------------------------------------------------------
+
+    def _issue_token(self, request: _ApiRequest) -> Response:
+        with self._lock:
+            self._counts.token_requests += 1
+        auth = request.authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or not self._is_client(auth.username, auth.password)
+        ):
+            logger.info("token refused error=invalid_client")
+            return oauth_error(401, "invalid_client", "Client authentication failed.")
+        if request.form.get("grant_type") != "client_credentials":
+            logger.info("token refused error=unsupported_grant_type")
+            return oauth_error(
+                400, "unsupported_grant_type", "Only grant_type=client_credentials is supported."
+            )
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = _Token(self._client_id, time.monotonic() + self._token_lifetime)
+        logger.info("token issued lifetime=%d", self._token_lifetime)
+        lifetime = self._token_lifetime
+        return json_response(
+            {
+                "token_type": "Bearer",
+                "access_token": token,
+                # The seeds show a string; some clients must also cope with a number.
+                "expires_in": lifetime if self._expires_in_as_number else str(lifetime),
+            }
+        )
+
+    def _is_client(self, client_id: str | None, secret: str | None) -> bool:
+        # `&`, not `and`: compare both, so the timing does not tell which one was wrong.
+        return secrets.compare_digest(
+            (client_id or "").encode(), self._client_id.encode()
+        ) & secrets.compare_digest((secret or "").encode(), self._client_secret.encode())
+
+    # -- sending ---------------------------------------------------------------
+
+    def _send(self, request: _ApiRequest, sender: str) -> Response:
+        fault = self._faults.draw()
+        if (refusal := self._admit(request, fault)) is not None:
+            return refusal
+        try:
+            sms = parse_outbound(request.get_json(silent=True), sender, self._allowed_sender_names)
+            on_net = parse_on_net(request.args.get("resource_type_parameter_management"))
+            record = self._accept(request.account, sms, on_net)
+        except InvalidInput as error:
+            return self._refuse_input(error)
+        except _PolicyRefusal as refused:
+            with self._lock:
+                self._counts.rejected_policy += 1
+            logger.info("send refused code=POL0001 reason=%s", refused.reason)
+            return policy_error(refused.reason)
+        self._schedule_receipts(record)
+        if fault is Fault.TIMEOUT:
+            # The send happened; only the answer is late, as behind a stalled proxy.
+            logger.info("fault injected fault=timeout")
+            self._stopping.wait(self._faults.plan.timeout_seconds)
+        resource_url = (
+            f"{request.host_url}smsmessaging/v1/outbound/tel:{sms.sender}"
+            f"/requests/{record.resource_id}"
+        )
+        body = sent_body(sms, sms.sender_name or self._default_sender_name, resource_url)
+        return json_response(body, 201, {"Location": resource_url})
+
+    def _admit(self, request: _ApiRequest, fault: Fault | None) -> Response | None:
+        """Injected failures and the rate limit, before the body is even read."""
+        if fault is Fault.RESET:
+            logger.info("fault injected fault=reset")
+            drop_connection(request.environ)
+        if fault is Fault.HTTP_500:
+            logger.info("fault injected fault=http_500")
+            return internal_error()
+        if fault is Fault.RATE_BURST or not self._limiter.try_acquire(request.account):
+            with self._lock:
+                self._counts.rejected_53 += 1
+            logger.info("send refused code=53")
+            return too_many_requests()
+        return None
+
+    def _accept(self, account: str, sms: OutboundSms, on_net: bool) -> SendRecord:
+        """Debit the country's contract and record the send."""
+        record = SendRecord(
+            time=time.time(),
+            account=account,
+            sender=sms.sender,
+            recipient=sms.recipient,
+            text=sms.text,
+            sender_name=sms.sender_name,
+            on_net=on_net,
+            resource_id=str(uuid.uuid4()),
+            country=sms.country.iso3,
+        )
+        now = datetime.now(UTC)
+        with self._lock:
+            self._debit(sms.country.iso3, now)
+            self._sends.append(record)
+            self._counts.sends += 1
+            if (sms.recipient, sms.text) in self._sent_texts:
+                self._counts.duplicate_sends += 1
+            self._sent_texts.add((sms.recipient, sms.text))
+        logger.info(
+            "send accepted to=%s country=%s on_net=%s resource_id=%s",
+            mask_number(sms.recipient),
+            record.country,
+            on_net,
+            record.resource_id,
+        )
+        return record
+
+    def _debit(self, iso3: str, now: datetime) -> None:
+        """Take one unit from the country's contract; the caller holds the lock."""
+        contract = self._contracts.get(iso3)
+        if contract is None:
+            raise _PolicyRefusal(INSUFFICIENT_BALANCE)
+        if (reason := contract.refusal(now)) is not None:
+            raise _PolicyRefusal(reason)
+        contract.debit(now)
+
+    def _schedule_receipts(self, record: SendRecord) -> None:
+        with self._lock:
+            notify_url = self._notify_url
+        if notify_url is None:
+            return
+        copies = 2 if self._duplicate_receipts else 1
+        statuses = [s for s in receipt_statuses(record.recipient) for _ in range(copies)]
+        for index, status in enumerate(statuses):
+            body = delivery_notification(record.resource_id, record.recipient, status)
+            delay = self._receipt_delay + index * RECEIPT_GAP_SECONDS
+            self._pusher.schedule(Push(notify_url, json.dumps(body).encode()), delay)
+
+    # -- receipt subscriptions -------------------------------------------------
+
+    def _subscribe(self, request: _ApiRequest, sender: str) -> Response:
+        try:
+            parse_tel(sender, "senderAddress")
+            notify_url = parse_subscription(request.get_json(silent=True))
+        except InvalidInput as error:
+            return self._refuse_input(error)
+        subscription_id = str(uuid.uuid4())
+        with self._lock:
+            self._subscriptions[subscription_id] = notify_url
+            # Orange keeps one receipt URL per account: the latest registration wins.
+            self._notify_url = notify_url
+            self._active_subscription = subscription_id
+        logger.info("receipt subscription created id=%s", subscription_id)
+        body = subscription_body(notify_url, _subscription_url(request, subscription_id))
+        return json_response(body, 201)
+
+    def _show_subscription(self, request: _ApiRequest, subscription_id: str) -> Response:
+        with self._lock:
+            notify_url = self._subscriptions.get(subscription_id)
+        if notify_url is None:
+            return not_found("No delivery receipt subscription with this id.")
+        return json_response(
+            subscription_body(notify_url, _subscription_url(request, subscription_id))
+        )
+
+    def _unsubscribe(self, request: _ApiRequest, sender: str, subscription_id: str) -> Response:
+        try:
+            parse_tel(sender, "senderAddress")
+        except InvalidInput as error:
+            return self._refuse_input(error)
+        with self._lock:
+            removed = self._subscriptions.pop(subscription_id, None)
+            if subscription_id == self._active_subscription:
+                self._notify_url = self._active_subscription = None
+        if removed is None:
+            return not_found("No delivery receipt subscription with this id.")
+        logger.info("receipt subscription deleted id=%s", subscription_id)
+        return Response(status=204)
+
+    # -- account administration ------------------------------------------------
+
+    def _list_contracts(self, request: _ApiRequest) -> Response:
+        now = datetime.now(UTC)
+        with self._lock:  # contracts are mutable: render them under the lock
+            contracts = self._contracts_in(request.args.get("country"))
+            if self._contracts_shape == "mali":
+                return json_response(mali_contracts(contracts))
+            return json_response(mea_contracts(contracts, now))
+
+    def _list_statistics(self, request: _ApiRequest) -> Response:
+        country = request.args.get("country")
+        with self._lock:
+            usage = Counter(
+                (ON_NET_OFFER if send.on_net else OFFER, send.country)
+                for send in self._sends
+                if country in (None, send.country)
+            )
+        return json_response(statistics(usage, request.args.get("appid")))
+
+    def _list_purchase_orders(self, request: _ApiRequest) -> Response:
+        with self._lock:
+            return json_response(purchase_orders(self._contracts_in(request.args.get("country"))))
+
+    def _contracts_in(self, country: str | None) -> list[Contract]:
+        return [c for iso3, c in sorted(self._contracts.items()) if country in (None, iso3)]
+
+    # -- control ---------------------------------------------------------------
+
+    def _set_faults_over_http(self, request: _ApiRequest) -> Response:
+        try:
+            plan = FaultPlan.from_json(request.get_json(silent=True))
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        self.set_faults(plan)
+        return json_response(asdict(plan))
+
+
+def _subscription_url(request: Request, subscription_id: str) -> str:
+    return f"{request.host_url}smsmessaging/v1/outbound/subscriptions/{subscription_id}"
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the Orange SMS API simulator.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5100)
+    parser.add_argument("--notify-url", help="where delivery receipts are POSTed")
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--rate-per-second", type=int, default=5)
+    parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
+    parser.add_argument("--receipt-delay", type=float, default=0.3, help="seconds")
+    parser.add_argument("--contracts-shape", choices=["mea", "mali"], default="mea")
+    parser.add_argument("--seed", type=int, help="fault injection RNG seed")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    simulator = OrangeSimulator(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        rate_per_second=args.rate_per_second,
+        token_lifetime=args.token_lifetime,
+        notify_url=args.notify_url,
+        receipt_delay=args.receipt_delay,
+        contracts_shape=args.contracts_shape,
+        seed=args.seed,
+    )
+    simulator.start(args.host, args.port)
+    try:
+        wait_for_termination()
+    finally:
+        simulator.stop()
+    logger.info("orange simulator stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

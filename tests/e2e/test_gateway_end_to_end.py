@@ -1,0 +1,182 @@
+"""The whole gateway on the local stack: SMS in on the queue, out through the Orange
+simulator, receipts back through the API front, statuses read through the status API."""
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from cgw.endpoints import from_local_dict
+from cgw.gateway_client import GatewayClient
+from infra.local.stack import LocalStack, LocalStackOptions
+from infra.simulators.orange import FaultPlan, OrangeSimulator
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+WAIT_SECONDS = 60.0
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        template_path=ROOT / "template.yaml",
+        api_port=0,
+        aws_port=0,
+        state_dir=tmp_path_factory.mktemp("local"),
+        stack_name=f"e2e-{uuid.uuid4().hex[:6]}",
+        visibility_timeout=3,
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def gateway(stack: LocalStack) -> GatewayClient:
+    return GatewayClient(from_local_dict(dict(stack.endpoints)))
+
+
+@pytest.fixture
+def orange(stack: LocalStack) -> Iterator[OrangeSimulator]:
+    simulator = stack.simulator(OrangeSimulator)
+    yield simulator
+    simulator.set_faults(None)
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def final_statuses(gateway: GatewayClient, expected: dict[str, str]) -> dict[str, Any]:
+    views: dict[str, Any] = {}
+
+    def reached() -> bool:
+        for message_id in expected:
+            views[message_id] = gateway.status(message_id)
+        return all(v is not None and v["status"] == expected[k] for k, v in views.items())
+
+    wait_for(reached, f"statuses {expected}")
+    return views
+
+
+def new_id(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}"
+
+
+def sms(message_id: str, to: str, **fields: Any) -> dict[str, Any]:
+    return {"id": message_id, "channel": "sms", "to": to, "text": "Hello!", **fields}
+
+
+def test_each_kind_of_sms_ends_in_its_expected_state(
+    gateway: GatewayClient, orange: OrangeSimulator
+) -> None:
+    ids = {
+        name: new_id(name) for name in ("plain", "named", "onnet", "undeliv", "unapproved", "bad")
+    }
+    gateway.send(
+        [
+            sms(ids["plain"], "+2250700000001"),
+            sms(ids["named"], "+221771234567", senderName="MonService"),
+            sms(ids["onnet"], "+22370000001", onNet=True),
+            sms(ids["undeliv"], "+2250700000099"),
+            sms(ids["unapproved"], "+2250700000002", senderName="NotApproved"),
+            {
+                "id": ids["bad"],
+                "channel": "sms",
+                "to": "+2250700000003",
+                "text": "x",
+                "colour": "red",
+            },
+        ]
+    )
+    views = final_statuses(
+        gateway,
+        {
+            ids["plain"]: "delivered",
+            ids["named"]: "delivered",
+            ids["onnet"]: "delivered",
+            ids["undeliv"]: "undelivered",
+            ids["unapproved"]: "rejected",
+            ids["bad"]: "failed",
+        },
+    )
+    plain = views[ids["plain"]]
+    assert [h["status"] for h in plain["history"]] == ["accepted", "submitted", "sent", "delivered"]
+    assert plain["providerStatus"] == "DeliveredToTerminal"
+    assert plain["providerMessageId"] in {s.resource_id for s in orange.sends()}
+    assert views[ids["bad"]]["reason"] == "invalid request: colour: unknown field"
+    assert "senderName" in views[ids["unapproved"]]["reason"]
+    onnet = [s for s in orange.sends() if s.recipient == "+22370000001"]
+    assert onnet
+    assert onnet[-1].on_net
+
+
+def test_the_same_id_twice_is_sent_once(gateway: GatewayClient, orange: OrangeSimulator) -> None:
+    message_id = new_id("twice")
+    request = sms(message_id, "+2250700000011", text=f"only once {message_id}")
+    gateway.send([request, request])
+    final_statuses(gateway, {message_id: "delivered"})
+    assert [s.text for s in orange.sends()].count(f"only once {message_id}") == 1
+
+
+def test_unknown_messages_are_404(gateway: GatewayClient) -> None:
+    assert gateway.status("never-sent") is None
+
+
+def test_receipt_callbacks_check_the_token_and_the_body(stack: LocalStack) -> None:
+    good_url = stack.endpoints["orange_dr_url"]
+    bad_url = good_url.rsplit("/", 1)[0] + "/not-the-token"
+    receipt = {
+        "deliveryInfoNotification": {
+            "callbackData": "unknown-ref",
+            "deliveryInfo": {
+                "address": "tel:+2250700000001",
+                "deliveryStatus": "DeliveredToTerminal",
+            },
+        }
+    }
+    assert requests.post(bad_url, json=receipt, timeout=10).status_code == 403
+    malformed = requests.post(good_url, data="{oops", timeout=10)
+    assert malformed.status_code == 400
+    assert "malformed receipt" in malformed.json()["error"]
+    assert requests.post(good_url, json=receipt, timeout=10).status_code == 200
+    logs = "".join(p.read_text() for p in Path(stack.logs_dir).glob("*.log"))
+    assert good_url.rsplit("/", 1)[1] not in logs
+
+
+def test_a_sender_killed_after_orange_accepted_is_not_resent(
+    stack: LocalStack, gateway: GatewayClient, orange: OrangeSimulator
+) -> None:
+    """Fault injection: the sender dies between Orange's 201 and the state write."""
+    message_id = new_id("killed")
+    text = f"killed mid-send {message_id}"
+    orange.set_faults(FaultPlan(timeout=1.0, timeout_seconds=8))
+    gateway.send([sms(message_id, "+2250700000012", text=text)])
+    wait_for(lambda: any(s.text == text for s in orange.sends()), "Orange to accept the SMS")
+    wait_for(lambda: stack.kill_in_flight("SenderFunction") > 0, "the sender to be killed")
+    orange.set_faults(None)
+    view = final_statuses(gateway, {message_id: "unknown"})[message_id]
+    assert view["reason"] == "outcome of send unknown: the previous attempt died mid-send"
+    assert [s.text for s in orange.sends()].count(text) == 1
+
+
+def test_endpoints_file_is_written_for_the_cli(stack: LocalStack) -> None:
+    written = json.loads(Path(stack.endpoints_path).read_text())
+    for key in (
+        "api_url",
+        "aws_endpoint_url",
+        "region",
+        "send_queue_url",
+        "table_name",
+        "orange_dr_url",
+    ):
+        assert written[key]

@@ -1,0 +1,129 @@
+"""The local stack on the project's own template.yaml: its resources, the Orange simulator
+wired in (credentials, receipt URL, loopback allowlist) and endpoints.json's keys."""
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.carriers import LOOPBACK_ALLOWLIST
+from infra.local.functions import FunctionSpec
+from infra.local.stack import LocalStack, LocalStackOptions
+from infra.simulators.orange import OrangeSimulator
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+def options(state_dir: Path) -> LocalStackOptions:
+    return LocalStackOptions(
+        template_path=TEMPLATE,
+        api_port=0,
+        aws_port=0,
+        state_dir=state_dir,
+        stack_name=f"gw-{uuid.uuid4().hex[:8]}",
+        # Slow schedules: the start-up run is all these tests need.
+        schedule_speedup=0.01,
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("ORANGE_API_URL", raising=False)
+        running = LocalStack(options(tmp_path_factory.mktemp("gateway")))
+        running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def env_of(stack: LocalStack, variable: str) -> str:
+    values = {f.environment[variable] for f in stack.functions if variable in f.environment}
+    (value,) = values
+    return value
+
+
+def secret(stack: LocalStack, secret_id: str) -> str:
+    return stack.clients.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def test_endpoints_json_has_the_design_keys(stack: LocalStack) -> None:
+    written = json.loads(stack.endpoints_path.read_text())
+
+    assert {
+        "api_url",
+        "aws_endpoint_url",
+        "region",
+        "send_queue_url",
+        "dlq_url",
+        "table_name",
+        "orange_api_url",
+        "orange_dr_url",
+        "logs_dir",
+    } <= written.keys()
+
+
+def test_send_queue_redrives_to_its_dead_letter_queue(stack: LocalStack) -> None:
+    client = stack.clients.sqs()
+    send = client.get_queue_attributes(
+        QueueUrl=stack.endpoints["send_queue_url"], AttributeNames=["All"]
+    )["Attributes"]
+    dead = client.get_queue_attributes(
+        QueueUrl=stack.endpoints["dlq_url"], AttributeNames=["QueueArn"]
+    )["Attributes"]
+
+    assert json.loads(send["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dead["QueueArn"],
+        "maxReceiveCount": 5,
+    }
+
+
+def test_functions_point_at_the_orange_simulator(stack: LocalStack) -> None:
+    simulator = stack.simulator(OrangeSimulator)
+
+    assert stack.simulators == {"orange": simulator}
+    assert stack.endpoints["orange_api_url"] == simulator.url
+    assert env_of(stack, "ORANGE_API_URL") == simulator.url
+    assert env_of(stack, "RECEIPT_ALLOWLIST") == LOOPBACK_ALLOWLIST
+
+
+def test_simulator_credentials_are_in_the_credentials_secret(stack: LocalStack) -> None:
+    credentials = json.loads(secret(stack, env_of(stack, "ORANGE_CREDENTIALS_SECRET")))
+
+    assert set(credentials) == {"client_id", "client_secret"}
+    assert all(credentials.values())
+
+
+def test_receipt_url_carries_the_token_secret(stack: LocalStack) -> None:
+    token = secret(stack, env_of(stack, "RECEIPT_TOKEN_SECRET"))
+
+    assert len(token) == 40
+    assert (
+        stack.endpoints["orange_dr_url"]
+        == f"{stack.endpoints['api_url']}/callbacks/orange/dr/{token}"
+    )
+
+
+def test_functions_run_from_their_folders_with_the_common_layer(stack: LocalStack) -> None:
+    functions: dict[str, FunctionSpec] = {f.logical_id: f for f in stack.functions}
+    root = TEMPLATE.parent
+
+    assert functions["SenderFunction"].code_dir == root / "functions" / "sender"
+    assert all(f.layer_dirs == (root / "layers" / "common",) for f in functions.values())
+
+
+def test_an_outside_orange_url_starts_no_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORANGE_API_URL", "http://127.0.0.1:9")
+
+    with LocalStack(options(tmp_path)) as outside:
+        assert outside.simulators == {}
+        assert outside.endpoints["orange_api_url"] == "http://127.0.0.1:9"
+        assert env_of(outside, "ORANGE_API_URL") == "http://127.0.0.1:9"
+        assert env_of(outside, "RECEIPT_ALLOWLIST") == LOOPBACK_ALLOWLIST

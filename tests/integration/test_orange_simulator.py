@@ -1,0 +1,817 @@
+"""The Orange SMS API simulator over real HTTP on loopback."""
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from infra.simulators._http import ThreadedServer
+from infra.simulators.orange import FaultPlan, OrangeSimulator
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+pytestmark = pytest.mark.integration
+
+TIMEOUT = 5.0
+SENDER = "2250000"
+SEND_PATH = f"/smsmessaging/v1/outbound/tel%3A%2B{SENDER}/requests"
+SUBSCRIBE_PATH = f"/smsmessaging/v1/outbound/tel%3A%2B{SENDER}/subscriptions"
+EXPIRED = {
+    "code": 42,
+    "message": "Expired credentials",
+    "description": "The requested service needs credentials, and the ones provided were "
+    "out-of-date.",
+}
+TOO_MANY = {
+    "code": 53,
+    "message": "Too many requests",
+    "description": "The application has made too many calls and has exceeded the rate limit "
+    "for this service.",
+}
+
+MakeSim = Callable[..., OrangeSimulator]
+
+
+class Receiver:
+    """A tiny receipt endpoint: answers `replies` in turn, then 200, and records every POST."""
+
+    def __init__(self, replies: Sequence[int] = ()) -> None:
+        self.posts: list[tuple[int, dict[str, Any]]] = []
+        self._replies = deque(replies)
+        self._lock = threading.Lock()
+        self._server = ThreadedServer(self._app, name="test-receipt-receiver")
+
+    def _app(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        request = Request(environ)
+        with self._lock:
+            status = self._replies.popleft() if self._replies else 200
+            self.posts.append((status, request.get_json()))
+        return Response(status=status)(environ, start_response)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"{self._server.url}/orange/dr"
+
+    def statuses(self, resource_id: str) -> list[str]:
+        """Acknowledged delivery statuses of one message, in arrival order."""
+        with self._lock:
+            return [
+                body["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"]
+                for status, body in self.posts
+                if status == 200 and body["deliveryInfoNotification"]["callbackData"] == resource_id
+            ]
+
+
+@pytest.fixture
+def make_sim() -> Iterator[MakeSim]:
+    started: list[OrangeSimulator] = []
+
+    def make(**kwargs: Any) -> OrangeSimulator:
+        kwargs.setdefault("receipt_delay", 0.05)
+        sim = OrangeSimulator(**kwargs)
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(make_sim: MakeSim) -> OrangeSimulator:
+    return make_sim(rate_per_second=1000)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def request_token(sim: OrangeSimulator, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("auth", ("local-client", "local-secret"))
+    kwargs.setdefault("data", {"grant_type": "client_credentials"})
+    return requests.post(f"{sim.url}/oauth/v3/token", timeout=TIMEOUT, **kwargs)
+
+
+def bearer(sim: OrangeSimulator) -> dict[str, str]:
+    return {"Authorization": f"Bearer {request_token(sim).json()['access_token']}"}
+
+
+def sms_body(to: str = "22507000012", text: str = "Hello!", **fields: Any) -> dict[str, Any]:
+    request = {
+        "address": f"tel:+{to}",
+        "senderAddress": f"tel:+{SENDER}",
+        "outboundSMSTextMessage": {"message": text},
+        **fields,
+    }
+    return {"outboundSMSMessageRequest": request}
+
+
+def send(
+    sim: OrangeSimulator,
+    headers: dict[str, str],
+    body: Any = None,
+    path: str = SEND_PATH,
+    timeout: float = TIMEOUT,
+) -> requests.Response:
+    payload = sms_body() if body is None else body
+    return requests.post(f"{sim.url}{path}", json=payload, headers=headers, timeout=timeout)
+
+
+def admin(sim: OrangeSimulator, headers: dict[str, str], resource: str) -> Any:
+    response = requests.get(f"{sim.url}/sms/admin/v1/{resource}", headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 200
+    return response.json()
+
+
+def invalid_field(field: str) -> dict[str, Any]:
+    return {
+        "requestError": {
+            "serviceException": {
+                "messageId": "SVC0002",
+                "text": "Invalid input value for message part %1",
+                "variables": [field],
+            }
+        }
+    }
+
+
+def policy_refusal(reason: str) -> dict[str, Any]:
+    return {
+        "requestError": {
+            "policyException": {
+                "messageId": "POL0001",
+                "text": "A policy error occurred. For example, rate limit error, authorization "
+                "error etc.",
+                "variables": [reason],
+            }
+        }
+    }
+
+
+# -- OAuth ---------------------------------------------------------------------
+
+
+def test_token_expires_in_is_a_string_as_in_the_seed(sim: OrangeSimulator) -> None:
+    response = request_token(sim)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == "3600"
+    assert len(body["access_token"]) >= 20
+    assert request_token(sim).json()["access_token"] != body["access_token"]
+    assert sim.stats()["token_requests"] == 2
+
+
+def test_token_lifetime_can_be_reported_as_a_number(make_sim: MakeSim) -> None:
+    sim = make_sim(token_lifetime=120, expires_in_as_number=True)
+
+    assert request_token(sim).json()["expires_in"] == 120
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [None, ("local-client", "wrong"), ("someone-else", "local-secret")],
+    ids=["missing", "wrong-secret", "wrong-client"],
+)
+def test_token_refuses_bad_client_credentials(
+    sim: OrangeSimulator, auth: tuple[str, str] | None
+) -> None:
+    response = request_token(sim, auth=auth)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.json()["error_description"]
+    assert sim.stats()["token_requests"] == 1
+
+
+def test_token_requires_the_client_credentials_grant(sim: OrangeSimulator) -> None:
+    response = request_token(sim, data={"grant_type": "password"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+# -- bearer tokens -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic bG9jYWw6eA=="}],
+    ids=["missing", "unknown", "not-bearer"],
+)
+def test_send_without_a_valid_token_is_code_41(
+    sim: OrangeSimulator, headers: dict[str, str]
+) -> None:
+    response = send(sim, headers)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == 41
+    assert response.json()["message"] == "Invalid credentials"
+    assert sim.stats()["rejected_401"] == 1
+    assert sim.sends() == []
+
+
+def test_expired_tokens_get_code_42_and_a_new_token_works(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.expire_tokens()
+
+    expired = send(sim, headers)
+    fresh = send(sim, bearer(sim))
+
+    assert expired.status_code == 401
+    assert expired.json() == EXPIRED
+    assert fresh.status_code == 201
+
+
+def test_expire_tokens_over_http(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+
+    control = requests.post(f"{sim.url}/_sim/expire-tokens", timeout=TIMEOUT)
+
+    assert control.json() == {"expired": 1}
+    assert send(sim, headers).json() == EXPIRED
+
+
+def test_token_expires_after_its_lifetime(make_sim: MakeSim) -> None:
+    sim = make_sim(token_lifetime=1)
+    headers = bearer(sim)
+    assert send(sim, headers).status_code == 201
+
+    time.sleep(1.3)
+
+    assert send(sim, headers).json() == EXPIRED
+    assert sim.stats()["rejected_401"] == 1
+
+
+# -- rate limit ----------------------------------------------------------------
+
+
+def test_sixth_send_within_a_second_is_code_53_until_the_window_slides(
+    make_sim: MakeSim,
+) -> None:
+    sim = make_sim()  # the seeds' 5 SMS per second
+    headers = bearer(sim)
+
+    statuses = [send(sim, headers, sms_body(text=f"burst {i}")) for i in range(6)]
+
+    assert [r.status_code for r in statuses] == [201] * 5 + [403]
+    assert statuses[5].json() == TOO_MANY
+    assert sim.stats()["rejected_53"] == 1
+    assert len(sim.sends()) == 5
+
+    time.sleep(1.2)
+    assert send(sim, headers).status_code == 201
+
+
+# -- sending -------------------------------------------------------------------
+
+
+def test_send_answers_201_with_the_seed_shape_and_records_it(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+
+    response = send(sim, headers, sms_body(to="22507000012", text="Bonjour"))
+
+    assert response.status_code == 201
+    echo = response.json()["outboundSMSMessageRequest"]
+    resource_url = echo.pop("resourceURL")
+    assert echo == {
+        "senderAddress": f"tel:+{SENDER}",
+        "senderName": "SMS 123456",
+        "outboundSMSTextMessage": {"message": "Bonjour"},
+    }
+    assert response.headers["Location"] == resource_url
+    prefix = f"{sim.url}/smsmessaging/v1/outbound/tel:+{SENDER}/requests/"
+    assert resource_url.startswith(prefix)
+    resource_id = resource_url.removeprefix(prefix)
+    assert uuid.UUID(resource_id).version == 4
+    [record] = sim.sends()
+    assert (record.recipient, record.sender, record.text) == ("+22507000012", "+2250000", "Bonjour")
+    assert (record.sender_name, record.on_net, record.country) == (None, False, "CIV")
+    assert (record.resource_id, record.account) == (resource_id, "local-client")
+
+
+def test_send_accepts_the_decoded_sender_in_the_path(sim: OrangeSimulator) -> None:
+    response = send(sim, bearer(sim), path=f"/smsmessaging/v1/outbound/tel:+{SENDER}/requests")
+
+    assert response.status_code == 201
+
+
+def test_send_debits_the_senders_country_contract(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    senegal = sms_body(to="221770000012", senderAddress="tel:+2210000")
+
+    assert send(sim, headers, senegal, path=SEND_PATH.replace(SENDER, "2210000")).status_code == 201
+
+    units = {c["country"]: c["availableUnits"] for c in admin(sim, headers, "contracts")}
+    assert units["SEN"] == 999
+    assert units["CIV"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (sms_body(senderAddress="tel:+2210000"), "senderAddress"),
+        (sms_body(to="abc"), "address"),
+        (sms_body(text=""), "message"),
+        ({"outboundSMSMessageRequest": {"address": "tel:+22507000012"}}, "senderAddress"),
+        (sms_body(outboundSMSTextMessage="Hello!"), "outboundSMSTextMessage"),
+        ({"somethingElse": {}}, "outboundSMSMessageRequest"),
+        (sms_body(senderName="NotApproved"), "senderName"),
+    ],
+    ids=[
+        "sender-mismatch",
+        "bad-address",
+        "empty-message",
+        "missing-sender",
+        "text-not-object",
+        "wrong-root",
+        "sender-name-not-allowed",
+    ],
+)
+def test_malformed_sends_are_400_svc0002(
+    sim: OrangeSimulator, body: dict[str, Any], field: str
+) -> None:
+    response = send(sim, bearer(sim), body)
+
+    assert response.status_code == 400
+    assert response.json() == invalid_field(field)
+    assert sim.sends() == []
+    assert sim.stats()["rejected_400"] == 1
+
+
+def test_a_body_that_is_not_json_is_400(sim: OrangeSimulator) -> None:
+    response = requests.post(
+        f"{sim.url}{SEND_PATH}", data="Hello!", headers=bearer(sim), timeout=TIMEOUT
+    )
+
+    assert response.status_code == 400
+    assert response.json() == invalid_field("outboundSMSMessageRequest")
+
+
+def test_an_allowed_sender_name_is_used_and_recorded(sim: OrangeSimulator) -> None:
+    response = send(sim, bearer(sim), sms_body(senderName="MonService"))
+
+    assert response.status_code == 201
+    assert response.json()["outboundSMSMessageRequest"]["senderName"] == "MonService"
+    assert sim.sends()[0].sender_name == "MonService"
+
+
+def test_on_net_query_marks_the_send_and_counts_under_sms_ocb2(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+
+    on_net = send(sim, headers, path=f"{SEND_PATH}?resource_type_parameter_management=SMS_OCB2")
+    off_net = send(sim, headers)
+
+    assert (on_net.status_code, off_net.status_code) == (201, 201)
+    assert [s.on_net for s in sim.sends()] == [True, False]
+    services = admin(sim, headers, "statistics")["partnerStatistics"]["statistics"]
+    assert sorted(s["service"] for s in services) == ["SMS_OCB", "SMS_OCB2"]
+
+
+def test_an_unknown_offer_in_the_query_is_400(sim: OrangeSimulator) -> None:
+    response = send(sim, bearer(sim), path=f"{SEND_PATH}?resource_type_parameter_management=X")
+
+    assert response.status_code == 400
+    assert response.json() == invalid_field("resource_type_parameter_management")
+
+
+def test_a_sender_outside_the_country_table_is_400(sim: OrangeSimulator) -> None:
+    body = sms_body(senderAddress="tel:+330000")
+
+    response = send(sim, bearer(sim), body, path=SEND_PATH.replace(SENDER, "330000"))
+
+    assert response.json() == invalid_field("senderAddress")
+
+
+def test_sends_without_balance_or_after_expiry_are_pol0001(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_contract("CIV", units=1)
+    sim.set_contract("MLI", units=10, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+
+    def send_from(sender: str) -> requests.Response:
+        body = sms_body(senderAddress=f"tel:+{sender}")
+        return send(sim, headers, body, path=SEND_PATH.replace(SENDER, sender))
+
+    assert send_from(SENDER).status_code == 201
+    emptied = send_from(SENDER)
+    expired = send_from("2230000")
+    no_contract = send_from("2260000")  # Burkina Faso: a country without a contract
+
+    assert (emptied.status_code, expired.status_code, no_contract.status_code) == (403, 403, 403)
+    assert emptied.json() == policy_refusal("Insufficient balance")
+    assert expired.json() == policy_refusal("Expired contract")
+    assert no_contract.json() == policy_refusal("Insufficient balance")
+    assert sim.stats()["rejected_policy"] == 3
+    assert len(sim.sends()) == 1
+
+
+def test_repeated_recipient_and_text_count_as_duplicate_sends(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    for text in ("one", "two", "one"):
+        send(sim, headers, sms_body(text=text))
+
+    stats = requests.get(f"{sim.url}/_sim/stats", timeout=TIMEOUT).json()
+    sends = requests.get(f"{sim.url}/_sim/sends", timeout=TIMEOUT).json()
+
+    assert (stats["sends"], stats["duplicate_sends"]) == (3, 1)
+    assert [s["text"] for s in sends] == ["one", "two", "one"]
+    assert {s["recipient"] for s in sends} == {"+22507000012"}
+
+
+# -- delivery receipts ---------------------------------------------------------
+
+
+def test_receipts_follow_the_outcome_table_in_order(make_sim: MakeSim, receiver: Receiver) -> None:
+    sim = make_sim(notify_url=receiver.url)
+    headers = bearer(sim)
+    expected = {
+        "22507000099": ["DeliveryImpossible"],
+        "22507000098": ["DeliveryUncertain"],
+        "22507000097": ["MessageWaiting", "DeliveredToTerminal"],
+        "22507000096": [],
+        "22507000012": ["DeliveredToNetwork", "DeliveredToTerminal"],
+    }
+    resource_ids = {
+        to: send(sim, headers, sms_body(to=to)).headers["Location"].rsplit("/", 1)[1]
+        for to in expected
+    }
+
+    assert sim.wait_for_receipts(TIMEOUT)
+
+    assert {to: receiver.statuses(rid) for to, rid in resource_ids.items()} == expected
+    assert sim.stats()["receipts_pushed"] == 6
+    assert receiver.posts[0][1] == {
+        "deliveryInfoNotification": {
+            "callbackData": resource_ids["22507000099"],
+            "deliveryInfo": {"address": "tel:+22507000099", "deliveryStatus": "DeliveryImpossible"},
+        }
+    }
+
+
+def test_receipts_arrive_after_the_send_answer(make_sim: MakeSim, receiver: Receiver) -> None:
+    sim = make_sim(notify_url=receiver.url, receipt_delay=0.5)
+
+    assert send(sim, bearer(sim)).status_code == 201
+    assert receiver.posts == []
+
+    assert sim.wait_for_receipts(TIMEOUT)
+    assert len(receiver.posts) == 2
+
+
+def test_duplicate_receipts_posts_each_status_twice(make_sim: MakeSim, receiver: Receiver) -> None:
+    sim = make_sim(notify_url=receiver.url, duplicate_receipts=True)
+    location = send(sim, bearer(sim), sms_body(to="22507000097")).headers["Location"]
+
+    assert sim.wait_for_receipts(TIMEOUT)
+
+    assert receiver.statuses(location.rsplit("/", 1)[1]) == [
+        "MessageWaiting",
+        "MessageWaiting",
+        "DeliveredToTerminal",
+        "DeliveredToTerminal",
+    ]
+
+
+def test_a_refused_receipt_is_retried_until_acknowledged(make_sim: MakeSim) -> None:
+    flaky = Receiver(replies=[500, 204])  # the seeds want exactly 200
+    flaky.start()
+    try:
+        sim = make_sim(notify_url=flaky.url)
+        send(sim, bearer(sim), sms_body(to="22507000099"))
+        assert sim.wait_for_receipts(TIMEOUT)
+    finally:
+        flaky.stop()
+
+    assert [status for status, _ in flaky.posts] == [500, 204, 200]
+    [result] = sim.receipts()
+    assert (result.delivered, result.attempts, result.status) == (True, 3, 200)
+    assert (sim.stats()["receipts_pushed"], sim.stats()["receipts_failed"]) == (1, 0)
+
+
+def test_an_unreachable_receiver_is_recorded_as_failed(make_sim: MakeSim) -> None:
+    sim = make_sim(notify_url=f"http://127.0.0.1:{free_port()}/dr")
+    send(sim, bearer(sim), sms_body(to="22507000099"))
+
+    assert sim.wait_for_receipts(TIMEOUT)
+
+    [result] = sim.receipts()
+    assert (result.delivered, result.status, result.error) == (False, None, "ConnectionError")
+    assert result.attempts > 1
+    assert sim.stats()["receipts_failed"] == 1
+    assert send(sim, bearer(sim)).status_code == 201  # the server lives on
+
+
+def test_set_notify_url_redirects_later_receipts(sim: OrangeSimulator, receiver: Receiver) -> None:
+    headers = bearer(sim)
+    send(sim, headers)  # no notify URL yet: no receipt
+    sim.set_notify_url(receiver.url)
+    send(sim, headers, sms_body(to="22507000099"))
+    sim.set_notify_url(None)
+    send(sim, headers)
+
+    assert sim.wait_for_receipts(TIMEOUT)
+
+    assert [
+        body["deliveryInfoNotification"]["deliveryInfo"]["address"] for _, body in receiver.posts
+    ] == ["tel:+22507000099"]
+
+
+# -- receipt subscriptions -----------------------------------------------------
+
+
+def subscribe(sim: OrangeSimulator, headers: dict[str, str], url: str) -> requests.Response:
+    body = {"deliveryReceiptSubscription": {"callbackReference": {"notifyURL": url}}}
+    return requests.post(f"{sim.url}{SUBSCRIBE_PATH}", json=body, headers=headers, timeout=TIMEOUT)
+
+
+def test_subscription_create_show_and_delete(sim: OrangeSimulator, receiver: Receiver) -> None:
+    headers = bearer(sim)
+
+    created = subscribe(sim, headers, receiver.url)
+
+    assert created.status_code == 201
+    body = created.json()["deliveryReceiptSubscription"]
+    assert body["callbackReference"] == {"notifyURL": receiver.url}
+    prefix = f"{sim.url}/smsmessaging/v1/outbound/subscriptions/"
+    assert body["resourceURL"].startswith(prefix)
+    subscription_id = body["resourceURL"].removeprefix(prefix)
+
+    shown = requests.get(body["resourceURL"], headers=headers, timeout=TIMEOUT)
+    assert (shown.status_code, shown.json()) == (200, created.json())
+
+    deleted = requests.delete(
+        f"{sim.url}{SUBSCRIBE_PATH}/{subscription_id}", headers=headers, timeout=TIMEOUT
+    )
+    assert deleted.status_code == 204
+    gone = requests.get(body["resourceURL"], headers=headers, timeout=TIMEOUT)
+    assert (gone.status_code, gone.json()["code"]) == (404, 60)
+
+
+def test_receipts_follow_the_latest_subscription_until_it_is_deleted(
+    sim: OrangeSimulator, receiver: Receiver
+) -> None:
+    headers = bearer(sim)
+    other = Receiver()
+    other.start()
+    try:
+        subscribe(sim, headers, other.url)
+        latest = subscribe(sim, headers, receiver.url).json()["deliveryReceiptSubscription"]
+        send(sim, headers, sms_body(to="22507000099"))
+        assert sim.wait_for_receipts(TIMEOUT)
+    finally:
+        other.stop()
+    assert (len(other.posts), len(receiver.posts)) == (0, 1)
+
+    subscription_id = latest["resourceURL"].rsplit("/", 1)[1]
+    requests.delete(
+        f"{sim.url}{SUBSCRIBE_PATH}/{subscription_id}", headers=headers, timeout=TIMEOUT
+    )
+    send(sim, headers, sms_body(to="22507000099"))
+
+    assert sim.wait_for_receipts(TIMEOUT)
+    assert len(receiver.posts) == 1
+
+
+def test_subscription_errors(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    unknown = f"{sim.url}{SUBSCRIBE_PATH}/{uuid.uuid4()}"
+
+    assert requests.delete(unknown, headers=headers, timeout=TIMEOUT).status_code == 404
+    assert subscribe(sim, {}, "http://127.0.0.1:1/dr").status_code == 401
+    not_a_url = subscribe(sim, headers, "ftp://example.com/dr")
+    assert (not_a_url.status_code, not_a_url.json()) == (400, invalid_field("notifyURL"))
+
+
+# -- account administration ----------------------------------------------------
+
+
+def test_contracts_in_the_mea_shape_with_a_country_filter(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    send(sim, headers)
+
+    contracts = admin(sim, headers, "contracts")
+    [civ] = admin(sim, headers, "contracts?country=CIV")
+
+    assert sorted(c["country"] for c in contracts) == ["CIV", "CMR", "MLI", "SEN"]
+    assert set(civ) == {
+        "id",
+        "type",
+        "developerId",
+        "applicationId",
+        "country",
+        "offerName",
+        "availableUnits",
+        "requestedUnits",
+        "status",
+        "expirationDate",
+        "creationDate",
+        "lastUpdateDate",
+    }
+    assert (civ["availableUnits"], civ["status"], civ["offerName"]) == (999, "ACTIVE", "SMS_OCB")
+    assert civ["expirationDate"].endswith("Z")
+
+
+def test_contracts_in_the_mali_shape(make_sim: MakeSim) -> None:
+    sim = make_sim(contracts_shape="mali", initial_units={"MLI": 50, "CIV": 5})
+    headers = bearer(sim)
+
+    body = admin(sim, headers, "contracts?country=MLI")
+
+    [contracts] = body["partnerContracts"]["contracts"]
+    assert contracts["service"] == "SMS_OCB"
+    [mali] = contracts["serviceContracts"]
+    assert (mali["country"], mali["service"], mali["availableUnits"]) == ("MLI", "SMS_OCB", 50)
+    assert set(mali) == {
+        "country",
+        "service",
+        "contractId",
+        "availableUnits",
+        "expires",
+        "scDescription",
+    }
+    assert mali["scDescription"].startswith("Mali - 50 SMS valid until before ")
+
+
+def test_statistics_reflect_sends_and_filter_by_country_and_app(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    for text in ("a", "b"):
+        send(sim, headers, sms_body(text=text))
+
+    [service] = admin(sim, headers, "statistics")["partnerStatistics"]["statistics"]
+    [country] = service["serviceStatistics"]
+    filtered = admin(sim, headers, "statistics?country=SEN")["partnerStatistics"]
+    other_app = admin(sim, headers, "statistics?appid=other")["partnerStatistics"]
+
+    assert (service["service"], country["country"]) == ("SMS_OCB", "CIV")
+    assert country["countryStatistics"][0]["usage"] == 2
+    assert filtered["statistics"] == []
+    assert other_app["statistics"] == []
+
+
+def test_purchase_orders_list_each_contracts_bundle(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+
+    orders = admin(sim, headers, "purchaseorders")
+    [senegal] = admin(sim, headers, "purchaseorders?country=SEN")
+
+    assert len(orders) == 4
+    assert (senegal["type"], senegal["oldAvailableUnits"], senegal["newAvailableUnits"]) == (
+        "BUNDLE_PURCHASE",
+        0,
+        1000,
+    )
+    assert senegal["currency"] == "XOF"
+
+
+@pytest.mark.parametrize("resource", ["contracts", "statistics", "purchaseorders"])
+def test_admin_endpoints_need_a_token(sim: OrangeSimulator, resource: str) -> None:
+    response = requests.get(f"{sim.url}/sms/admin/v1/{resource}", timeout=TIMEOUT)
+
+    assert (response.status_code, response.json()["code"]) == (401, 41)
+
+
+# -- faults --------------------------------------------------------------------
+
+
+def test_http_500_fault_is_not_a_send(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_500=1.0))
+
+    response = send(sim, headers)
+
+    assert (response.status_code, response.json()["code"]) == (500, 1)
+    assert sim.sends() == []
+
+
+def test_reset_fault_drops_the_connection_without_sending(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(reset=1.0))
+
+    with pytest.raises(requests.ConnectionError):
+        send(sim, headers)
+
+    assert sim.sends() == []
+
+
+def test_timeout_fault_holds_the_answer_but_the_send_happened(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(timeout=1.0, timeout_seconds=3.0))
+
+    with pytest.raises(requests.Timeout):
+        send(sim, headers, timeout=0.3)
+
+    assert len(sim.sends()) == 1
+
+
+def test_rate_burst_fault_answers_code_53(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(rate_burst=1.0))
+
+    response = send(sim, headers)
+
+    assert (response.status_code, response.json()) == (403, TOO_MANY)
+    assert sim.stats()["rejected_53"] == 1
+
+
+def test_faults_are_set_and_cleared_over_http(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    control = f"{sim.url}/_sim/faults"
+
+    assert requests.post(control, json={"http_500": 1}, timeout=TIMEOUT).status_code == 200
+    assert send(sim, headers).status_code == 500
+    assert requests.post(control, json={}, timeout=TIMEOUT).status_code == 200
+    assert send(sim, headers).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [{"http_500": 2}, {"reset": 0.6, "timeout": 0.6}, {"explode": 1}, {"http_500": "1"}, []],
+    ids=["above-one", "sum-above-one", "unknown-key", "not-a-number", "not-an-object"],
+)
+def test_invalid_fault_plans_are_400(sim: OrangeSimulator, plan: object) -> None:
+    response = requests.post(f"{sim.url}/_sim/faults", json=plan, timeout=TIMEOUT)
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_seeded_faults_replay_identically(make_sim: MakeSim) -> None:
+    def run() -> list[int]:
+        sim = make_sim(rate_per_second=1000, seed=7)
+        headers = bearer(sim)
+        sim.set_faults(FaultPlan(http_500=0.5))
+        return [send(sim, headers).status_code for _ in range(12)]
+
+    first = run()
+
+    assert first == run()
+    assert set(first) == {201, 500}
+
+
+# -- errors and the command line -----------------------------------------------
+
+
+def test_unknown_paths_and_methods_get_orange_errors(sim: OrangeSimulator) -> None:
+    missing = requests.get(f"{sim.url}/nowhere", timeout=TIMEOUT)
+    wrong_method = requests.get(f"{sim.url}/oauth/v3/token", timeout=TIMEOUT)
+
+    assert (missing.status_code, missing.json()["code"]) == (404, 60)
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, 61)
+
+
+def test_command_line_serves_until_sigterm() -> None:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "infra.simulators.orange", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for_stats(f"http://127.0.0.1:{port}/_sim/stats")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=TIMEOUT) == 0
+    finally:
+        process.kill()  # a no-op once it has exited
+        process.wait(timeout=TIMEOUT)
+
+
+def wait_for_stats(url: str) -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            return requests.get(url, timeout=1).status_code == 200
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    return False
