@@ -1,10 +1,12 @@
-"""Token refresher: renews the Orange access token before it runs out (scheduled)."""
+"""Token refresher: renews each Orange account's access token before it runs out (scheduled)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gateway.config import orange_config
 from gateway.observability import logger, metrics, tracer
+from gateway.tokens import refresh_accounts
 from gateway.wiring import token_store
 
 
@@ -12,6 +14,7 @@ from gateway.wiring import token_store
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refreshed = token_store().refresh_if_due()
-    logger.info("token checked", refreshed=refreshed)
-    return {"refreshed": refreshed}
+    accounts = orange_config().account_names()
+    outcomes = refresh_accounts({account: token_store(account) for account in accounts})
+    logger.info("tokens checked", outcomes=outcomes)
+    return {"accounts": outcomes}

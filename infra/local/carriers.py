@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec
 from infra.simulators.orange import OrangeSimulator
@@ -38,16 +39,26 @@ class Gateway:
 
     def env_value(self, variable: str) -> str | None:
         """The value a function's environment gives `variable` (the first that sets it)."""
-        for function in self.functions:
-            if variable in function.environment:
-                return function.environment[variable]
-        return None
+        environment = self.environment_with(variable)
+        return None if environment is None else environment[variable]
 
     def secret_value(self, secret_id: str) -> str:
         return self.clients.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
 
     def put_secret(self, secret_id: str, value: str) -> None:
-        self.clients.secretsmanager().put_secret_value(SecretId=secret_id, SecretString=value)
+        """Set a secret's value, creating the secret if the template does not declare it."""
+        client = self.clients.secretsmanager()
+        try:
+            client.put_secret_value(SecretId=secret_id, SecretString=value)
+        except client.exceptions.ResourceNotFoundException:
+            client.create_secret(Name=secret_id, SecretString=value)
+
+    def environment_with(self, variable: str) -> Mapping[str, str] | None:
+        """The environment of the first function that sets `variable`."""
+        for function in self.functions:
+            if variable in function.environment:
+                return function.environment
+        return None
 
 
 class Carrier(Protocol):
@@ -92,11 +103,31 @@ class OrangeSms:
             token = gateway.secret_value(token_secret)
             endpoints["orange_dr_url"] = f"{gateway.api_url}/callbacks/orange/dr/{token}"
         if self._simulator is not None:
-            credentials_secret = gateway.env_value("ORANGE_CREDENTIALS_SECRET")
-            if credentials_secret is not None:
-                gateway.put_secret(credentials_secret, json.dumps(self._credentials))
+            for account in self._accounts(gateway):
+                credentials = self._account_credentials(self._simulator, account.name)
+                gateway.put_secret(account.credentials_secret, json.dumps(credentials))
             self._simulator.set_notify_url(endpoints.get("orange_dr_url"))
         return endpoints
+
+    @staticmethod
+    def _accounts(gateway: Gateway) -> list[OrangeAccount]:
+        """Every Orange account the functions are configured with (ORANGE_* variables)."""
+        environment = gateway.environment_with("ORANGE_CREDENTIALS_SECRET")
+        if environment is None:
+            return []
+        config = OrangeConfig.model_validate(dict(environment))
+        return [config.account(name) for name in config.account_names()]
+
+    def _account_credentials(self, simulator: OrangeSimulator, account: str) -> dict[str, str]:
+        """The default account's credentials, or a new simulator client for another one."""
+        if account == DEFAULT_ACCOUNT:
+            return self._credentials
+        credentials = {
+            "client_id": f"{account}-{secrets.token_urlsafe(8)}",
+            "client_secret": secrets.token_urlsafe(24),
+        }
+        simulator.add_client(credentials["client_id"], credentials["client_secret"])
+        return credentials
 
 
 CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms,)

@@ -263,8 +263,8 @@ class OrangeSimulator:
     ) -> None:
         if any(not _SENDER_NAME.fullmatch(name) for name in allowed_sender_names):
             raise ValueError("sender names are 1-11 letters, digits or spaces")
-        self._client_id = client_id
-        self._client_secret = client_secret
+        # client id -> secret: each client is an account with its own rate window.
+        self._clients = {client_id: client_secret}
         self._token_lifetime = token_lifetime
         self._expires_in_as_number = expires_in_as_number
         self._receipt_delay = receipt_delay
@@ -367,6 +367,11 @@ class OrangeSimulator:
             self._tokens = {key: _Token(t.account, now) for key, t in self._tokens.items()}
             return len(self._tokens)
 
+    def add_client(self, client_id: str, client_secret: str) -> None:
+        """Another Orange account (developer app) with its own credentials and rate window."""
+        with self._lock:
+            self._clients[client_id] = client_secret
+
     def set_notify_url(self, url: str | None) -> None:
         """Where receipts of later sends go (None: nowhere), as the portal form sets it."""
         with self._lock:
@@ -449,7 +454,9 @@ class OrangeSimulator:
             )
         token = secrets.token_urlsafe(32)
         with self._lock:
-            self._tokens[token] = _Token(self._client_id, time.monotonic() + self._token_lifetime)
+            self._tokens[token] = _Token(
+                auth.username or "", time.monotonic() + self._token_lifetime
+            )
         logger.info("token issued lifetime=%d", self._token_lifetime)
         lifetime = self._token_lifetime
         return json_response(
@@ -462,10 +469,10 @@ class OrangeSimulator:
         )
 
     def _is_client(self, client_id: str | None, secret: str | None) -> bool:
-        # `&`, not `and`: compare both, so the timing does not tell which one was wrong.
-        return secrets.compare_digest(
-            (client_id or "").encode(), self._client_id.encode()
-        ) & secrets.compare_digest((secret or "").encode(), self._client_secret.encode())
+        expected = self._clients.get(client_id or "")
+        return expected is not None and secrets.compare_digest(
+            (secret or "").encode(), expected.encode()
+        )
 
     # -- sending ---------------------------------------------------------------
 

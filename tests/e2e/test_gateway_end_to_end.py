@@ -30,6 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         state_dir=tmp_path_factory.mktemp("local"),
         stack_name=f"e2e-{uuid.uuid4().hex[:6]}",
         visibility_timeout=3,
+        parameter_overrides={"OrangeCountryAccounts": "MLI=mali"},
     )
     with LocalStack(options) as running:
         yield running
@@ -118,6 +119,10 @@ def test_each_kind_of_sms_ends_in_its_expected_state(
     onnet = [s for s in orange.sends() if s.recipient == "+22370000001"]
     assert onnet
     assert onnet[-1].on_net
+    # Mali goes through its own Orange account, with its own credentials and token.
+    plain_send = next(s for s in orange.sends() if s.resource_id == plain["providerMessageId"])
+    assert onnet[-1].account.startswith("mali-")
+    assert plain_send.account != onnet[-1].account
 
 
 def test_the_same_id_twice_is_sent_once(gateway: GatewayClient, orange: OrangeSimulator) -> None:

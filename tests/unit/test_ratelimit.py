@@ -91,3 +91,20 @@ def test_a_caller_that_cannot_wait_long_enough_is_told_so() -> None:
         SlotRateLimiter(
             "messages", "acct", 1.0, clock=lambda: clock.now, sleep=clock.sleep
         ).acquire(max_wait=0.1)
+
+
+def test_a_request_costing_three_units_claims_five_slots_and_goes_in_the_middle() -> None:
+    clock = VirtualClock(step=0.0)
+    limiter = SlotRateLimiter("messages", "seg", 5.0, clock=clock.time, sleep=clock.sleep)
+    start = clock.now
+    limiter.acquire(max_wait=10, cost=3)
+    items = limiter._client.query(
+        TableName="messages",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "RATE#seg"}},
+    )["Items"]
+    slots = sorted(int(item["sk"]["S"].removeprefix("SLOT#")) for item in items)
+    assert len(slots) == 5
+    assert slots == list(range(slots[0], slots[0] + 5))
+    assert clock.now == pytest.approx(slots[2] * limiter.slot_seconds)
+    assert clock.now > start

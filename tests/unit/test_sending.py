@@ -34,20 +34,16 @@ class World:
         self.orange = orange
         self.repo = MessageRepository("messages")
         self.tracker = StatusTracker(self.repo)
-        self.secrets = MemorySecrets({"creds": {"client_id": "id", "client_secret": "secret"}})
-        self.tokens = TokenStore(
-            token_secret="token",
-            credentials_secret="creds",
-            fetch=lambda c: orange.fetch_token(c.client_id, c.client_secret),
-            lock=LeaseLock("messages", "token#default"),
-            secrets=self.secrets,  # type: ignore[arg-type]
-        )
-        config = OrangeConfig.model_validate(
+        creds = {"client_id": "id", "client_secret": "secret"}
+        self.secrets = MemorySecrets({"creds": creds, "cgw/orange/mali/credentials": creds})
+        self.config = OrangeConfig.model_validate(
             {
                 "ORANGE_API_URL": "https://orange.invalid",
                 "ORANGE_CREDENTIALS_SECRET": "creds",
                 "ORANGE_TOKEN_SECRET": "token",
+                "ORANGE_SECRETS_PREFIX": "cgw/orange",
                 "ORANGE_SENDER_NUMBERS": "SEN=221999",
+                "ORANGE_COUNTRY_ACCOUNTS": "MLI=mali",
             }
         )
         self.sender = SmsSender(
@@ -55,9 +51,19 @@ class World:
             tracker=self.tracker,
             client=orange,  # type: ignore[arg-type]
             tokens=self.tokens,
-            limiter=SlotRateLimiter("messages", "default", 1000.0),
-            config=config,
+            limiters=lambda account: SlotRateLimiter("messages", account, 1000.0),
+            config=self.config,
             max_attempts=max_attempts,
+        )
+
+    def tokens(self, account: str) -> TokenStore:
+        settings = self.config.account(account)
+        return TokenStore(
+            token_secret=settings.token_secret,
+            credentials_secret=settings.credentials_secret,
+            fetch=lambda c: self.orange.fetch_token(c.client_id, c.client_secret),
+            lock=LeaseLock("messages", f"token#{account}"),
+            secrets=self.secrets,  # type: ignore[arg-type]
         )
 
     def deliver(self, body: dict[str, Any] | str, *, count: int = 1, sqs_id: str = "q-1") -> Result:
@@ -106,6 +112,16 @@ def test_a_valid_sms_is_sent_exactly_as_the_seed_shows(world: World) -> None:
 def test_the_sender_number_follows_the_per_country_override(world: World) -> None:
     world.deliver(sms(to="+221771234567"))
     assert world.orange.sent[0][1].sender_number == "221999"
+
+
+def test_each_country_goes_through_its_own_account(world: World) -> None:
+    world.deliver(sms(id="civ", to="+2250700000001"))
+    world.deliver(sms(id="mli", to="+22370000001"))
+    assert [token for token, _ in world.orange.sent] == ["token-1", "token-2"]
+    assert world.secrets.values["cgw/orange/mali/token"]["access_token"] == "token-2"
+    message = world.repo.get("mli")
+    assert message is not None
+    assert (message.account, message.country) == ("mali", "MLI")
 
 
 def test_the_same_id_twice_sends_once(world: World) -> None:
@@ -251,3 +267,15 @@ def test_receipts_move_the_status_forward_only(world: World) -> None:
         "DeliveredToTerminal",
         "DeliveredToNetwork",
     ]
+
+
+def test_a_failure_before_the_carrier_call_is_retried_not_marked_unknown(world: World) -> None:
+    """A token that cannot be had (here: no credentials) sent nothing: retry, not unknown."""
+    world.secrets.values["creds"] = {}
+    with pytest.raises(RetryLater):
+        world.deliver(sms())
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert (message.status, message.send_started_at) == (Status.ACCEPTED, None)
+    world.secrets.values["creds"] = {"client_id": "id", "client_secret": "secret"}
+    assert world.deliver(sms(), count=2) is Result.SUBMITTED

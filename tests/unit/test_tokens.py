@@ -6,7 +6,8 @@ import time
 import pytest
 
 from gateway.locks import LeaseLock
-from gateway.tokens import TokenStore
+from gateway.secrets import SecretStore
+from gateway.tokens import TokenStore, refresh_accounts
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -84,3 +85,23 @@ def test_an_expired_stored_token_is_replaced(secrets: MemorySecrets) -> None:
         "lifetime": 3600,
     }
     assert store(orange, secrets).current().value == "token-1"
+
+
+def test_one_account_failing_does_not_stop_the_others(secrets: MemorySecrets) -> None:
+    orange = FakeOrange()
+    good = store(orange, secrets)
+    broken = TokenStore(
+        token_secret="other-token",
+        credentials_secret="missing-creds",
+        fetch=lambda c: orange.fetch_token(c.client_id, c.client_secret),
+        lock=LeaseLock("messages", "token#other"),
+        secrets=secrets,  # type: ignore[arg-type]
+    )
+    outcomes = refresh_accounts({"broken": broken, "default": good})
+    assert outcomes["default"] == "refreshed"
+    assert outcomes["broken"] == "failed: no client credentials in missing-creds"
+    assert orange.token_requests == 1
+
+
+def test_a_token_secret_that_does_not_exist_yet_reads_as_empty() -> None:
+    assert SecretStore().read_json("not-created-yet", max_age=5) == {}

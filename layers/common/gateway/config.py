@@ -6,14 +6,31 @@ which keeps tests free to set variables first) and a bad value fails loudly at o
 
 import ipaddress
 import os
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    StringConstraints,
+)
 
 from gateway.countries import BY_ISO3, Country
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _comma_list(value: object) -> object:
+    return _split(value) if isinstance(value, str) else value
 
 
 def _pairs(value: object) -> object:
@@ -21,22 +38,18 @@ def _pairs(value: object) -> object:
     if not isinstance(value, str):
         return value
     pairs = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
+    for item in _split(value):
         key, sep, number = item.partition("=")
         if not sep:
-            raise ValueError(f"expected ISO3=number, got {item!r}")
-        pairs[key.strip().upper()] = number.strip().removeprefix("+")
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = number.strip()
     return pairs
 
 
 def _networks(value: object) -> object:
     if not isinstance(value, str):
         return value
-    return [
-        ipaddress.ip_network(part.strip(), strict=False)
-        for part in value.split(",")
-        if part.strip()
-    ]
+    return [ipaddress.ip_network(part, strict=False) for part in _split(value)]
 
 
 class _EnvModel(BaseModel):
@@ -51,22 +64,76 @@ class TableConfig(_EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
 
+DEFAULT_ACCOUNT = "default"
+AccountName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+
+
+def _known_country(iso3: str) -> str:
+    iso3 = iso3.upper()
+    if iso3 not in BY_ISO3:
+        raise ValueError(f"{iso3!r} is not one of Orange's countries {sorted(BY_ISO3)}")
+    return iso3
+
+
+Iso3 = Annotated[str, AfterValidator(_known_country)]
+
+
+@dataclass(frozen=True, slots=True)
+class OrangeAccount:
+    """One Orange developer account: its own credentials, token and rate limit."""
+
+    name: str
+    credentials_secret: str
+    token_secret: str
+    rate_per_second: float
+    bill_per_segment: bool  # each SMS segment counts against the rate, not each request
+
+
 class OrangeConfig(_EnvModel):
+    """Orange accounts and routing. The `default` account uses the template's two secrets;
+    another account `X` uses `{ORANGE_SECRETS_PREFIX}/X/credentials` and `.../X/token`."""
+
     api_url: str = Field(alias="ORANGE_API_URL", min_length=1)
     credentials_secret: str = Field(alias="ORANGE_CREDENTIALS_SECRET", min_length=1)
     token_secret: str = Field(alias="ORANGE_TOKEN_SECRET", min_length=1)
+    secrets_prefix: str = Field(alias="ORANGE_SECRETS_PREFIX", default="carrier-gateway/orange")
     rate_per_second: PositiveFloat = Field(alias="ORANGE_RATE_PER_SECOND", default=5.0)
-    sender_numbers: Annotated[dict[str, str], BeforeValidator(_pairs)] = Field(
+    sender_numbers: Annotated[dict[Iso3, str], BeforeValidator(_pairs)] = Field(
         alias="ORANGE_SENDER_NUMBERS", default_factory=dict
+    )
+    country_accounts: Annotated[dict[Iso3, AccountName], BeforeValidator(_pairs)] = Field(
+        alias="ORANGE_COUNTRY_ACCOUNTS", default_factory=dict
+    )
+    account_rates: Annotated[dict[AccountName, PositiveFloat], BeforeValidator(_pairs)] = Field(
+        alias="ORANGE_ACCOUNT_RATES", default_factory=dict
+    )
+    segment_billed: Annotated[list[AccountName], BeforeValidator(_comma_list)] = Field(
+        alias="ORANGE_SEGMENT_BILLED_ACCOUNTS", default_factory=list
     )
 
     def sender_number(self, country: Country) -> str:
-        return self.sender_numbers.get(country.iso3, country.sender_number)
+        return self.sender_numbers.get(country.iso3, country.sender_number).removeprefix("+")
 
-    def check_overrides(self) -> None:
-        unknown = sorted(set(self.sender_numbers) - set(BY_ISO3))
-        if unknown:
-            raise ValueError(f"ORANGE_SENDER_NUMBERS names unknown countries: {unknown}")
+    def account_names(self) -> list[str]:
+        named = {DEFAULT_ACCOUNT, *self.country_accounts.values(), *self.account_rates}
+        return sorted(named)
+
+    def account_for(self, country: Country) -> OrangeAccount:
+        return self.account(self.country_accounts.get(country.iso3, DEFAULT_ACCOUNT))
+
+    def account(self, name: str) -> OrangeAccount:
+        if name == DEFAULT_ACCOUNT:
+            credentials, token = self.credentials_secret, self.token_secret
+        else:
+            credentials = f"{self.secrets_prefix}/{name}/credentials"
+            token = f"{self.secrets_prefix}/{name}/token"
+        return OrangeAccount(
+            name=name,
+            credentials_secret=credentials,
+            token_secret=token,
+            rate_per_second=self.account_rates.get(name, self.rate_per_second),
+            bill_per_segment=name in self.segment_billed,
+        )
 
 
 class SenderConfig(_EnvModel):
@@ -97,9 +164,7 @@ def table_config() -> TableConfig:
 
 @cache
 def orange_config() -> OrangeConfig:
-    config = OrangeConfig.from_env()
-    config.check_overrides()
-    return config
+    return OrangeConfig.from_env()
 
 
 @cache

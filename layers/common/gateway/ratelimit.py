@@ -8,6 +8,10 @@ so any `rate + 1` requests are at least `rate * slot - tolerance` seconds apart:
 one second whenever `margin` covers `tolerance` and the network's jitter. No sliding
 one-second window ever sees more than `rate` requests, while the account's allowance is
 used to within the margin.
+
+A request that costs `c` units (a multi-part SMS on an account billed per segment) claims
+`2c - 1` consecutive slots in one transaction and goes at the middle one: the `c - 1` slots
+on each side keep both the window before it and the window after it within the rate.
 """
 
 import math
@@ -22,6 +26,7 @@ from gateway.observability import metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 DEFAULT_MARGIN = 0.04
 DEFAULT_TOLERANCE = 0.015
@@ -57,16 +62,19 @@ class SlotRateLimiter:
     def _client(self) -> "DynamoDBClient":
         return self._client_instance or aws_clients.dynamodb()
 
-    def acquire(self, max_wait: float) -> None:
-        """Return when this caller may send one request now; waits at most `max_wait`."""
+    def acquire(self, max_wait: float, cost: int = 1) -> None:
+        """Return when this caller may send a request of `cost` units now; waits at most
+        `max_wait` seconds."""
         give_up = self._clock() + max_wait
-        slot = self._next_slot()
+        span = 2 * cost - 1
+        first = self._next_slot()
         while True:
+            slot = first + cost - 1  # the one we send in
             start = slot * self.slot_seconds
             if start > give_up:
                 raise RateBudgetExceeded(f"no free slot within {max_wait:.1f}s")
-            if not self._claim(slot):
-                slot += 1
+            if not self._claim(first, span):
+                first += 1
                 continue
             wait = start - self._clock()
             if wait > 0:
@@ -74,24 +82,35 @@ class SlotRateLimiter:
                 self._sleep(wait)
             if self._clock() <= start + self._tolerance:
                 return
-            slot = max(slot + 1, self._next_slot())
+            first = max(first + 1, self._next_slot())
 
     def _next_slot(self) -> int:
         return math.floor(self._clock() / self.slot_seconds) + 1
 
-    def _claim(self, slot: int) -> bool:
+    def _claim(self, first: int, span: int) -> bool:
+        """Claim slots first .. first + span - 1, all or none."""
+        puts: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": self._pk,
+                        "sk": {"S": f"SLOT#{slot}"},
+                        "expiresAt": {"N": str(int(self._clock()) + SLOT_TTL_SECONDS)},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for slot in range(first, first + span)
+        ]
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": self._pk,
-                    "sk": {"S": f"SLOT#{slot}"},
-                    "expiresAt": {"N": str(int(self._clock()) + SLOT_TTL_SECONDS)},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
+            if span == 1:
+                self._client.put_item(**puts[0]["Put"])
+            else:
+                self._client.transact_write_items(TransactItems=puts)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
                 return False
             raise
         return True

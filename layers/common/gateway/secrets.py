@@ -4,6 +4,8 @@ for `max_age` seconds, so a warm sender does not call Secrets Manager per messag
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 
 from gateway.aws_clients import BOTO_CONFIG
 
@@ -20,7 +22,13 @@ class SecretStore:
         return self._provider_instance
 
     def read_json(self, name: str, *, max_age: int, force: bool = False) -> dict[str, Any]:
-        value = self._provider.get(name, max_age=max_age, transform="json", force_fetch=force)
+        """The secret as a JSON object; empty when it holds none or does not exist yet."""
+        try:
+            value = self._provider.get(name, max_age=max_age, transform="json", force_fetch=force)
+        except GetParameterError as exc:
+            if _not_found(exc):
+                return {}
+            raise
         return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
     def write_json(self, name: str, value: dict[str, Any]) -> None:
@@ -28,3 +36,12 @@ class SecretStore:
 
     def read_text(self, name: str, *, max_age: int) -> str:
         return str(self._provider.get(name, max_age=max_age))
+
+
+def _not_found(exc: GetParameterError) -> bool:
+    # powertools raises it while handling the ClientError, without `from`.
+    cause = exc.__cause__ or exc.__context__
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
+    )

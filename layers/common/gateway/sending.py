@@ -10,10 +10,11 @@ does nothing.
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 
 import phonenumbers
 
-from gateway.config import OrangeConfig
+from gateway.config import OrangeAccount, OrangeConfig
 from gateway.countries import BY_REGION, Country
 from gateway.lifecycle import StatusUpdate
 from gateway.masking import mask_msisdn
@@ -22,6 +23,7 @@ from gateway.observability import logger, metrics
 from gateway.orange.client import (
     AccountBlocked,
     OrangeClient,
+    OrangeError,
     OutboundSms,
     OutcomeUnknown,
     RateLimited,
@@ -39,7 +41,6 @@ from gateway.tokens import TokenStore, TokenUnavailable
 from gateway.tracking import StatusTracker
 
 SOURCE = "gateway"
-ACCOUNT = "default"
 OUTCOME_UNKNOWN = "outcome of send unknown"
 # Keep this much of the invocation for recording the result after the carrier answers.
 TIME_RESERVE_SECONDS = 5.0
@@ -55,12 +56,37 @@ class Result(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class NotSent(Exception):
+    """A step before the carrier call failed (a token, a rate slot): nothing went out."""
+
+
+def _before_the_call[T](step: Callable[[], T]) -> T:
+    """Run a step that precedes the carrier call, so that whatever it raises is known to have
+    sent nothing: the send mark is cleared and the request retried, never marked unknown."""
+    try:
+        return step()
+    except (OrangeError, TokenUnavailable, RateBudgetExceeded):
+        raise
+    except Exception as exc:  # re-raised, as sent-nothing: no cause is hidden
+        raise NotSent(f"{type(exc).__name__}: {exc}") from exc
+
+
 class RetryLater(Exception):
     """Nothing was sent; deliver the request again after `delay` seconds (None: backoff)."""
 
     def __init__(self, reason: str, delay: int | None = None) -> None:
         super().__init__(reason)
         self.delay = delay
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where and how one request goes: the Orange call, its country and account."""
+
+    sms: OutboundSms
+    country: Country
+    account: OrangeAccount
+    segments: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +110,8 @@ class SmsSender:
         repository: MessageRepository,
         tracker: StatusTracker,
         client: OrangeClient,
-        tokens: TokenStore,
-        limiter: SlotRateLimiter,
+        tokens: Callable[[str], TokenStore],
+        limiters: Callable[[str], SlotRateLimiter],
         config: OrangeConfig,
         max_attempts: int,
     ) -> None:
@@ -93,7 +119,7 @@ class SmsSender:
         self._tracker = tracker
         self._client = client
         self._tokens = tokens
-        self._limiter = limiter
+        self._limiters = limiters
         self._config = config
         self._max_attempts = max_attempts
 
@@ -101,19 +127,19 @@ class SmsSender:
         try:
             request = parse_send_request(delivery.body)
             message_id = request.id or delivery.fallback_id
-            sms, country = self._route(request)
+            route = self._route(request)
         except InvalidRequest as exc:
             return self._refuse(claimed_id(delivery.body) or delivery.fallback_id, str(exc))
         logger.append_keys(message_id=message_id)
-        message = self._claim(message_id, request, country)
+        message = self._claim(message_id, request, route)
         if message is None:
             return Result.DUPLICATE
         if message.send_started_at is not None:
             return self._outcome_unknown(message_id, "the previous attempt died mid-send")
-        return self._send(message, sms, delivery)
+        return self._send(message, route, delivery)
 
     # ---------------------------------------------------------------- steps
-    def _route(self, request: SmsRequest) -> tuple[OutboundSms, Country]:
+    def _route(self, request: SmsRequest) -> Route:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
         country = BY_REGION.get(region or "")
         if country is None:
@@ -125,7 +151,8 @@ class SmsSender:
             sender_name=request.sender_name,
             on_net=request.on_net,
         )
-        return sms, country
+        segments = count_segments(request.text)
+        return Route(sms, country, self._config.account_for(country), segments)
 
     def _refuse(self, message_id: str, reason: str) -> Result:
         now = utc_now()
@@ -140,7 +167,7 @@ class SmsSender:
         logger.warning("invalid send request", message_id=message_id, reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
-    def _claim(self, message_id: str, request: SmsRequest, country: Country) -> Message | None:
+    def _claim(self, message_id: str, request: SmsRequest, route: Route) -> Message | None:
         """The message to send (new, or left unsent by a previous attempt); None if done."""
         message = Message.new(
             id=message_id,
@@ -148,11 +175,11 @@ class SmsSender:
             to=request.to,
             update=StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE),
             provider=PROVIDER,
-            account=ACCOUNT,
-            country=country.iso3,
+            account=route.account.name,
+            country=route.country.iso3,
             sender_name=request.sender_name,
             on_net=request.on_net,
-            segments=count_segments(request.text),
+            segments=route.segments,
             metadata=dict(request.metadata),
         )
         if not self._repo.create(message):
@@ -163,18 +190,19 @@ class SmsSender:
             message = stored
         return message
 
-    def _send(self, message: Message, sms: OutboundSms, delivery: Delivery) -> Result:
+    def _send(self, message: Message, route: Route, delivery: Delivery) -> Result:
         marked = self._mark_sending(message)
         if marked is None:
             logger.info("another invocation is sending this message")
             return Result.DUPLICATE
         try:
-            resource_id = self._call_carrier(sms, delivery)
+            resource_id = self._call_carrier(route, delivery)
         except Rejected as exc:
             return self._finish(marked.id, Status.REJECTED, str(exc), Result.REJECTED)
         except OutcomeUnknown as exc:
             return self._outcome_unknown(marked.id, str(exc))
-        except (Unavailable, AccountBlocked, TokenUnavailable, RateBudgetExceeded) as exc:
+        except (OrangeError, TokenUnavailable, RateBudgetExceeded, NotSent) as exc:
+            # Every other Orange error is a definite refusal: nothing was sent.
             return self._retry_or_fail(marked, exc, delivery)
         self._tracker.record_send(
             marked.id,
@@ -183,21 +211,31 @@ class SmsSender:
             ref=resource_id,
         )
         metrics.add_metric(name="Sent", unit="Count", value=1)
-        logger.info("sms submitted", to=mask_msisdn(sms.recipient), segments=message.segments)
+        logger.info(
+            "sms submitted",
+            to=mask_msisdn(route.sms.recipient),
+            account=route.account.name,
+            segments=route.segments,
+        )
         return Result.SUBMITTED
 
-    def _call_carrier(self, sms: OutboundSms, delivery: Delivery) -> str:
+    def _call_carrier(self, route: Route, delivery: Delivery) -> str:
         """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
-        token = self._tokens.current()
+        tokens = self._tokens(route.account.name)
+        limiter = self._limiters(route.account.name)
+        cost = route.segments if route.account.bill_per_segment else 1
+        token = _before_the_call(tokens.current)
         renewed = False
         while True:
-            self._limiter.acquire(max_wait=delivery.time_left() - TIME_RESERVE_SECONDS)
+            max_wait = delivery.time_left() - TIME_RESERVE_SECONDS
+            _before_the_call(partial(limiter.acquire, max_wait=max_wait, cost=cost))
             try:
-                return self._client.send_sms(token.value, sms)
+                return self._client.send_sms(token.value, route.sms)
             except TokenRejected as exc:
                 if renewed:
                     raise Unavailable(f"token refused twice: {exc}") from exc
-                token, renewed = self._tokens.refresh(stale=token.value), True
+                token = _before_the_call(partial(tokens.refresh, stale=token.value))
+                renewed = True
             except RateLimited:
                 # Another client shares the account; the limiter's next slot spaces us out.
                 metrics.add_metric(name="CarrierThrottled", unit="Count", value=1)

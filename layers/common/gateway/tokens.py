@@ -9,13 +9,13 @@ concurrent senders cause one token request, not ten.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
 from gateway.locks import LeaseLock
 from gateway.observability import logger, metrics
-from gateway.orange.client import AccessToken
+from gateway.orange.client import AccessToken, OrangeError
 from gateway.secrets import SecretStore
 
 CACHE_SECONDS = 300
@@ -102,6 +102,8 @@ class TokenStore:
     def _renew(self) -> AccessToken:
         raw = self._secrets.read_json(self._credentials_secret, max_age=CACHE_SECONDS)
         credentials = Credentials(str(raw.get("client_id", "")), str(raw.get("client_secret", "")))
+        if not (credentials.client_id and credentials.client_secret):
+            raise TokenUnavailable(f"no client credentials in {self._credentials_secret}")
         token = self._fetch(credentials)
         self._secrets.write_json(
             self._token_secret,
@@ -129,3 +131,16 @@ class TokenStore:
 
     def _usable(self, token: AccessToken | None) -> TypeGuard[AccessToken]:
         return token is not None and token.remaining(self._clock()) > EXPIRY_SKEW_SECONDS
+
+
+def refresh_accounts(stores: Mapping[str, TokenStore]) -> dict[str, str]:
+    """The refresher's round: each account on its own, so one failing does not stop the rest."""
+    outcomes = {}
+    for account, store in stores.items():
+        try:
+            outcomes[account] = "refreshed" if store.refresh_if_due() else "fresh"
+        except (TokenUnavailable, OrangeError) as exc:
+            outcomes[account] = f"failed: {exc}"
+            logger.error("token refresh failed", account=account, reason=str(exc))
+            metrics.add_metric(name="TokenRefreshFailures", unit="Count", value=1)
+    return outcomes

@@ -8,7 +8,7 @@ from gateway.orange.client import OrangeClient
 from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import MessageRepository
 from gateway.secrets import SecretStore
-from gateway.sending import ACCOUNT, SmsSender
+from gateway.sending import SmsSender
 from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
 
@@ -36,28 +36,33 @@ def orange_client() -> OrangeClient:
 
 
 @cache
-def token_store() -> TokenStore:
-    config = orange_config()
+def token_store(account: str) -> TokenStore:
+    settings = orange_config().account(account)
     client = orange_client()
     return TokenStore(
-        token_secret=config.token_secret,
-        credentials_secret=config.credentials_secret,
+        token_secret=settings.token_secret,
+        credentials_secret=settings.credentials_secret,
         fetch=lambda c: client.fetch_token(c.client_id, c.client_secret),
-        lock=LeaseLock(table_config().table_name, f"token#{ACCOUNT}"),
+        lock=LeaseLock(table_config().table_name, f"token#{account}"),
         secrets=secret_store(),
     )
 
 
 @cache
+def rate_limiter(account: str) -> SlotRateLimiter:
+    rate = orange_config().account(account).rate_per_second
+    return SlotRateLimiter(table_config().table_name, account, rate)
+
+
+@cache
 def sms_sender() -> SmsSender:
-    config = orange_config()
     return SmsSender(
         repository=repository(),
         tracker=tracker(),
         client=orange_client(),
-        tokens=token_store(),
-        limiter=SlotRateLimiter(table_config().table_name, ACCOUNT, config.rate_per_second),
-        config=config,
+        tokens=token_store,
+        limiters=rate_limiter,
+        config=orange_config(),
         max_attempts=sender_config().max_attempts,
     )
 
@@ -70,5 +75,13 @@ def receipt_token() -> str:
 
 def reset() -> None:
     """Forget every built collaborator (tests)."""
-    for builder in (secret_store, repository, tracker, orange_client, token_store, sms_sender):
+    for builder in (
+        secret_store,
+        repository,
+        tracker,
+        orange_client,
+        token_store,
+        rate_limiter,
+        sms_sender,
+    ):
         builder.cache_clear()

@@ -1,0 +1,45 @@
+"""The MM7 corpus in tests/fixtures/mm7 (format in its README), and the bytes its files carry."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "mm7"
+
+NS = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+# The binary parts of the corpus: CRLF, bare LF, bare CR, a boundary look-alike, bytes that
+# are not UTF-8.
+JPEG = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\r\n\x00\x80\x81\xfe\n\r"
+    b"--not-the-boundary\r\n\x00\xff\xd9"
+)
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+    b"\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+)
+SMIL = (
+    b'<smil><head><layout><root-layout/></layout></head><body><par dur="5s">'
+    b'<img src="cid:image-1"/><text src="cid:text-1"/></par></body></smil>'
+)
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    content_type: str | None
+    body: bytes
+
+
+def load(name: str) -> Fixture:
+    head, _, body = (FIXTURES / f"{name}.http").read_bytes().partition(b"\n\n")
+    fields = dict(line.split(": ", 1) for line in head.decode("utf-8").splitlines())
+    return Fixture(name, fields.get("Content-Type"), body)
+
+
+def names() -> list[str]:
+    return sorted(path.stem for path in FIXTURES.glob("*.http"))

@@ -1,0 +1,71 @@
+import pytest
+from pydantic import ValidationError
+
+from gateway.config import OrangeConfig, ReceiptConfig
+from gateway.countries import BY_ISO3
+
+BASE = {
+    "ORANGE_API_URL": "https://api.orange.com",
+    "ORANGE_CREDENTIALS_SECRET": "arn:creds",
+    "ORANGE_TOKEN_SECRET": "arn:token",
+    "ORANGE_SECRETS_PREFIX": "gw/orange",
+}
+
+
+def config(**env: str) -> OrangeConfig:
+    return OrangeConfig.model_validate({**BASE, **env})
+
+
+def test_one_account_by_default_with_the_seed_sender_numbers() -> None:
+    orange = config()
+    assert orange.account_names() == ["default"]
+    account = orange.account_for(BY_ISO3["SEN"])
+    assert (account.name, account.credentials_secret, account.token_secret) == (
+        "default",
+        "arn:creds",
+        "arn:token",
+    )
+    assert account.rate_per_second == 5
+    assert orange.sender_number(BY_ISO3["SEN"]) == "2210000"
+
+
+def test_countries_accounts_rates_and_sender_numbers_are_configurable() -> None:
+    orange = config(
+        ORANGE_COUNTRY_ACCOUNTS="mli=mali, CMR=mali",
+        ORANGE_ACCOUNT_RATES="mali=10",
+        ORANGE_SEGMENT_BILLED_ACCOUNTS="mali",
+        ORANGE_SENDER_NUMBERS="CIV=+2259999",
+    )
+    assert orange.account_names() == ["default", "mali"]
+    mali = orange.account_for(BY_ISO3["CMR"])
+    assert mali.credentials_secret == "gw/orange/mali/credentials"
+    assert mali.token_secret == "gw/orange/mali/token"
+    assert (mali.rate_per_second, mali.bill_per_segment) == (10, True)
+    assert orange.account_for(BY_ISO3["CIV"]).bill_per_segment is False
+    assert orange.sender_number(BY_ISO3["CIV"]) == "2259999"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ORANGE_COUNTRY_ACCOUNTS": "FRA=other"},
+        {"ORANGE_COUNTRY_ACCOUNTS": "MLI=Bad Name"},
+        {"ORANGE_SENDER_NUMBERS": "CIV"},
+        {"ORANGE_ACCOUNT_RATES": "mali=0"},
+    ],
+)
+def test_bad_configuration_fails_at_cold_start(env: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        config(**env)
+
+
+def test_the_receipt_allowlist_takes_addresses_and_blocks() -> None:
+    receipts = ReceiptConfig.model_validate(
+        {"RECEIPT_TOKEN_SECRET": "x", "RECEIPT_ALLOWLIST": "80.12.13.2, 10.0.0.0/8,::1"}
+    )
+    assert receipts.allows("80.12.13.2")
+    assert receipts.allows("10.1.2.3")
+    assert receipts.allows("::1")
+    assert not receipts.allows("80.12.13.3")
+    assert not receipts.allows(None)
+    assert not receipts.allows("not-an-ip")
