@@ -42,6 +42,8 @@ OUTPUT_ENDPOINTS = {
     "SendQueueUrl": "send_queue_url",
     "SendDeadLetterQueueUrl": "dlq_url",
     "TableName": "table_name",
+    "BucketName": "bucket",
+    "EventBusName": "event_bus",
 }
 JOIN_TIMEOUT_SECONDS = 5.0
 

@@ -12,6 +12,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 # Fail fast and let the caller's retry policy (SQS redelivery, the carrier's retry) decide.
@@ -28,7 +30,17 @@ def sqs() -> "SQSClient":
     return boto3.client("sqs", config=BOTO_CONFIG)
 
 
+@cache
+def s3() -> "S3Client":
+    return boto3.client("s3", config=BOTO_CONFIG)
+
+
+@cache
+def events() -> "EventBridgeClient":
+    return boto3.client("events", config=BOTO_CONFIG)
+
+
 def reset() -> None:
     """Forget the clients (tests, after changing the environment)."""
-    dynamodb.cache_clear()
-    sqs.cache_clear()
+    for client in (dynamodb, sqs, s3, events):
+        client.cache_clear()

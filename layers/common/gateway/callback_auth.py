@@ -1,6 +1,8 @@
 """Who may post a callback: Orange's receipts carry a secret in the URL and come from Orange's
-published addresses; both must hold."""
+published addresses; an MMSC authenticates with HTTP Basic (and may be held to addresses)."""
 
+import base64
+import binascii
 import hmac
 
 from gateway.config import ReceiptConfig
@@ -18,3 +20,25 @@ def check_orange_receipt(
     # Constant time: the comparison must not reveal how much of a guess was right.
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise CallbackRefused("wrong receipt URL token")
+
+
+class BasicAuthRequired(CallbackRefused):
+    """No or wrong HTTP Basic credentials: 401 with a challenge."""
+
+
+def check_basic(authorization: str | None, *, username: str, password: str) -> None:
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise BasicAuthRequired("no HTTP Basic credentials")
+    try:
+        given_user, _, given_password = (
+            base64.b64decode(encoded, validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise BasicAuthRequired("unreadable HTTP Basic credentials") from exc
+    # `&`, not `and`: both compared, so the time taken does not tell which was wrong.
+    matches = hmac.compare_digest(given_user.encode(), username.encode()) & hmac.compare_digest(
+        given_password.encode(), password.encode()
+    )
+    if not (username and password and matches):
+        raise BasicAuthRequired("wrong HTTP Basic credentials")

@@ -148,13 +148,30 @@ class ReceiptConfig(_EnvModel):
     )
 
     def allows(self, source_ip: str | None) -> bool:
-        if not source_ip:
-            return False
-        try:
-            address = ipaddress.ip_address(source_ip)
-        except ValueError:
-            return False
-        return any(address in network for network in self.allowlist)
+        return _address_in(source_ip, self.allowlist)
+
+
+def _address_in(source_ip: str | None, networks: list[IPNetwork]) -> bool:
+    if not source_ip:
+        return False
+    try:
+        address = ipaddress.ip_address(source_ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+class Mm7CallbackConfig(_EnvModel):
+    credentials_secret: str = Field(alias="MM7_CREDENTIALS_SECRET", min_length=1)
+    # Empty: any source address (HTTP Basic still applies).
+    allowlist: Annotated[list[IPNetwork], BeforeValidator(_networks)] = Field(
+        alias="MM7_ALLOWLIST", default_factory=list
+    )
+    bucket: str = Field(alias="BUCKET_NAME", min_length=1)
+    event_bus: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+
+    def allows(self, source_ip: str | None) -> bool:
+        return not self.allowlist or _address_in(source_ip, self.allowlist)
 
 
 @cache
@@ -177,7 +194,12 @@ def receipt_config() -> ReceiptConfig:
     return ReceiptConfig.from_env()
 
 
+@cache
+def mm7_callback_config() -> Mm7CallbackConfig:
+    return Mm7CallbackConfig.from_env()
+
+
 def cache_clear() -> None:
     """Read the environment again on next use (tests)."""
-    for getter in (table_config, orange_config, sender_config, receipt_config):
+    for getter in (table_config, orange_config, sender_config, receipt_config, mm7_callback_config):
         getter.cache_clear()

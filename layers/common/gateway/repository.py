@@ -265,3 +265,53 @@ class MessageRepository:
             metadata=json.loads(item["metadata"]) if "metadata" in item else {},
             version=item.get("version", 0),
         )
+
+
+class InboundRepository:
+    """Mobile-originated messages: `MO#{id}` / `MO`, created once, then marked published."""
+
+    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
+        self._table = table_name
+        self._client_instance = client
+
+    @property
+    def _client(self) -> "DynamoDBClient":
+        return self._client_instance or aws_clients.dynamodb()
+
+    def create(self, inbound_id: str, record: dict[str, Any], *, now: int) -> bool:
+        """Store the record unpublished; False when it exists (the peer retried)."""
+        item = {
+            "pk": f"MO#{inbound_id}",
+            "sk": "MO",
+            **record,
+            "published": False,
+            "expiresAt": now + RETENTION_SECONDS,
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, inbound_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=_to_item({"pk": f"MO#{inbound_id}", "sk": "MO"}),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    def mark_published(self, inbound_id: str) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=_to_item({"pk": f"MO#{inbound_id}", "sk": "MO"}),
+            UpdateExpression="SET published = :yes",
+            ExpressionAttributeValues=_to_item({":yes": True}),
+        )

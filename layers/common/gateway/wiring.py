@@ -2,17 +2,25 @@
 
 from functools import cache
 
-from gateway.config import orange_config, receipt_config, sender_config, table_config
+from gateway.config import (
+    mm7_callback_config,
+    orange_config,
+    receipt_config,
+    sender_config,
+    table_config,
+)
+from gateway.inbound import InboundMessages
 from gateway.locks import LeaseLock
+from gateway.mm7_callbacks import Mm7Callbacks
 from gateway.orange.client import OrangeClient
 from gateway.ratelimit import SlotRateLimiter
-from gateway.repository import MessageRepository
+from gateway.repository import InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
 from gateway.sending import SmsSender
 from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
 
-RECEIPT_TOKEN_CACHE_SECONDS = 300
+CALLBACK_SECRET_CACHE_SECONDS = 300
 
 
 @cache
@@ -67,9 +75,25 @@ def sms_sender() -> SmsSender:
     )
 
 
+@cache
+def mm7_callbacks() -> Mm7Callbacks:
+    config = mm7_callback_config()
+    inbound = InboundMessages(
+        InboundRepository(table_config().table_name), bucket=config.bucket, bus=config.event_bus
+    )
+    return Mm7Callbacks(tracker(), inbound)
+
+
+def mm7_credentials() -> tuple[str, str]:
+    raw = secret_store().read_json(
+        mm7_callback_config().credentials_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
+    )
+    return str(raw.get("username", "")), str(raw.get("password", ""))
+
+
 def receipt_token() -> str:
     return secret_store().read_text(
-        receipt_config().token_secret, max_age=RECEIPT_TOKEN_CACHE_SECONDS
+        receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
     )
 
 
@@ -83,5 +107,6 @@ def reset() -> None:
         token_store,
         rate_limiter,
         sms_sender,
+        mm7_callbacks,
     ):
         builder.cache_clear()
