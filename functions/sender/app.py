@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gateway.config import sender_config
 from gateway.observability import logger, metrics, tracer
-from gateway.send_queue import backoff_seconds, postpone
+from gateway.send_queue import backoff_seconds, postpone, requeue
 from gateway.sending import Delivery, RetryLater
 from gateway.wiring import sms_sender
 
@@ -32,8 +32,11 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
     try:
         return sms_sender().process(delivery)
     except RetryLater as retry:
-        # Failing the record returns it to the queue; its visibility sets when it comes back.
         delay = retry.delay if retry.delay is not None else backoff_seconds(receive_count)
+        if not retry.counted:
+            requeue(sender_config().queue_url, record.body, retry.message_id, delay)
+            return "requeued"
+        # Failing the record returns it to the queue; its visibility sets when it comes back.
         postpone(sender_config().queue_url, record.receipt_handle, delay)
         raise
 

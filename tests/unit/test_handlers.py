@@ -174,14 +174,21 @@ def test_the_sender_reports_only_retryable_records_as_batch_failures(
     retry["messageId"] = "retry-me"
     retry["receiptHandle"] = handle
     retry["body"] = json.dumps({"id": "later"})
-    sample["Records"].append(retry)
+    held = {**retry, "messageId": "held-one", "body": json.dumps({"id": "held", "to": "x"})}
+    sample["Records"] += [retry, held]
     sender = ScriptedSender(
         {
             "order-42": Result.SUBMITTED,
             "bad-1": Result.FAILED,
-            "later": RetryLater("Orange 503", delay=42),
+            "later": RetryLater("Orange 503", message_id="later", delay=42),
+            "held": RetryLater("Orange 403 POL0001", message_id="held", delay=0, counted=False),
         }
     )
     monkeypatch.setattr(sender_app, "sms_sender", lambda: sender)
     response = sender_app.handler(sample, FakeLambdaContext())
+    # The held request is not a failure: it was queued anew, its attempts untouched.
     assert response == {"batchItemFailures": [{"itemIdentifier": "retry-me"}]}
+    queued = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"]
+    assert [json.loads(m["Body"]) for m in queued] == [{"id": "held", "to": "x"}]

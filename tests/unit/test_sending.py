@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from gateway.config import OrangeConfig
 from gateway.lifecycle import StatusUpdate
 from gateway.locks import LeaseLock
+from gateway.model import utc_now
 from gateway.orange.client import (
     AccountBlocked,
     OutboundSms,
@@ -185,8 +187,9 @@ def test_an_outage_is_retried_then_fails_after_the_last_attempt(world: World) ->
         Unavailable("Orange 503"),
     ]
     for attempt in (1, 2):
-        with pytest.raises(RetryLater):
+        with pytest.raises(RetryLater) as retry:
             world.deliver(sms(), count=attempt)
+        assert retry.value.counted
         assert world.status("m-1") is Status.ACCEPTED
     assert world.deliver(sms(), count=3) is Result.FAILED
     message = world.repo.get("m-1")
@@ -200,7 +203,7 @@ def test_a_held_account_postpones_without_failing(world: World) -> None:
     world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")]
     with pytest.raises(RetryLater) as retry:
         world.deliver(sms(), count=99)
-    assert retry.value.delay == 900
+    assert (retry.value.delay, retry.value.counted, retry.value.message_id) == (900, False, "m-1")
     assert world.status("m-1") is Status.ACCEPTED
 
 
@@ -279,3 +282,22 @@ def test_a_failure_before_the_carrier_call_is_retried_not_marked_unknown(world: 
     assert (message.status, message.send_started_at) == (Status.ACCEPTED, None)
     world.secrets.values["creds"] = {"client_id": "id", "client_secret": "secret"}
     assert world.deliver(sms(), count=2) is Result.SUBMITTED
+
+
+def test_a_message_without_a_final_receipt_after_72_hours_ends_unknown(world: World) -> None:
+    world.deliver(sms(id="waiting"))
+    world.deliver(sms(id="done"))
+    receipts(world, "res-2", "DeliveredToTerminal")()
+    world.deliver(sms(id="impossible"))
+    receipts(world, "res-3", "DeliveryImpossible")()
+    assert world.tracker.sweep_overdue(utc_now()) == 0  # not due yet
+    later = utc_now(after=timedelta(hours=72, minutes=1))
+    assert world.tracker.sweep_overdue(later) == 2  # "done" is final: not in the index
+    waiting = world.repo.get("waiting")
+    assert waiting is not None
+    assert (waiting.status, waiting.progress.reason) == (Status.UNKNOWN, "no final receipt")
+    impossible = world.repo.get("impossible")
+    assert impossible is not None
+    assert impossible.status is Status.UNDELIVERED  # unknown ranks below: only recorded
+    assert impossible.progress.history[-1]["reason"] == "no final receipt"
+    assert world.tracker.sweep_overdue(later) == 0  # swept once

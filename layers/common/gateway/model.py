@@ -1,16 +1,18 @@
 """The message as the gateway keeps it, and its public view (the status API's JSON)."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.lifecycle import Progress, StatusUpdate
 from gateway.status import Status
 
 
-def utc_now() -> str:
-    """ISO 8601 with milliseconds: sortable as text, readable in the status API."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_now(after: timedelta = timedelta(0)) -> str:
+    """ISO 8601 with milliseconds (now, or `after` from now): sortable as text, readable in
+    the status API."""
+    moment = datetime.now(UTC) + after
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,8 @@ class Message:
     segments: int | None = None
     attempts: int = 0
     send_started_at: str | None = None
+    # When a final receipt is due at the latest (set once the carrier has the message).
+    final_by: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     version: int = 0
 

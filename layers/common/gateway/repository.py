@@ -17,6 +17,7 @@ concurrent receipts and sends never overwrite each other.
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -28,13 +29,17 @@ from botocore.exceptions import ClientError
 from gateway import aws_clients
 from gateway.lifecycle import Progress, StatusUpdate
 from gateway.model import Message
-from gateway.status import Status
+from gateway.status import FINAL, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 MESSAGE_SK = "MSG"
+# The sparse index of messages still waiting for a final receipt, spread over a few
+# partitions so that a busy gateway's index has no hot key.
+DEADLINE_INDEX = "ByFinalDeadline"
+DEADLINE_SHARDS = 4
 EARLY_PREFIX = "EARLY#"
 RETENTION_SECONDS = 180 * 24 * 3600
 EARLY_RETENTION_SECONDS = 7 * 24 * 3600
@@ -70,6 +75,10 @@ def _is_condition_failure(error: ClientError) -> bool:
 def _expiry(message: Message) -> int:
     """TTL: messages and their references are kept RETENTION_SECONDS after creation."""
     return int(datetime.fromisoformat(message.created_at).timestamp()) + RETENTION_SECONDS
+
+
+def _shard(message_id: str) -> str:
+    return f"OPEN#{int(hashlib.sha256(message_id.encode()).hexdigest(), 16) % DEADLINE_SHARDS}"
 
 
 def message_key(message_id: str) -> dict[str, Any]:
@@ -157,6 +166,20 @@ class MessageRepository:
         item = response.get("Item")
         return str(_from_item(item)["messageId"]) if item else None
 
+    def overdue(self, now: str) -> Iterator[str]:
+        """Ids of messages whose final receipt was due before `now` (the sparse index)."""
+        paginator = self._client.get_paginator("query")
+        for shard in range(DEADLINE_SHARDS):
+            pages = paginator.paginate(
+                TableName=self._table,
+                IndexName=DEADLINE_INDEX,
+                KeyConditionExpression="openShard = :shard AND finalBy < :now",
+                ExpressionAttributeValues=_to_item({":shard": f"OPEN#{shard}", ":now": now}),
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield str(_from_item(item)["pk"]).removeprefix("MSG#")
+
     # ---------------------------------------------------------------- early receipts
     def keep_early(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> None:
         digest = hashlib.sha256(update.dedupe_key.encode()).hexdigest()[:16]
@@ -232,6 +255,11 @@ class MessageRepository:
             "segments": message.segments,
             "attempts": message.attempts,
             "sendStartedAt": message.send_started_at,
+            "finalBy": message.final_by,
+            # In the index only while a final receipt is awaited: a sparse index.
+            "openShard": _shard(message.id)
+            if message.final_by and message.status not in FINAL
+            else None,
             # JSON text: metadata may hold floats, which DynamoDB's types cannot.
             "metadata": json.dumps(message.metadata) if message.metadata else None,
             "version": message.version,
@@ -262,6 +290,7 @@ class MessageRepository:
             segments=item.get("segments"),
             attempts=item.get("attempts", 0),
             send_started_at=item.get("sendStartedAt"),
+            final_by=item.get("finalBy"),
             metadata=json.loads(item["metadata"]) if "metadata" in item else {},
             version=item.get("version", 0),
         )

@@ -1,11 +1,14 @@
-"""The send queue's one write the sender needs: postponing a request through its visibility."""
+"""The send queue's writes the sender needs: postponing a request through its visibility
+(a counted retry), or queueing it anew (a wait that must not use up its attempts)."""
 
+import json
 import random
 
 from gateway import aws_clients
 
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 900  # well under SQS's 12-hour visibility limit
+MAX_DELAY_SECONDS = 900  # SQS's own limit on a message's delay
 
 
 def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int:
@@ -18,4 +21,15 @@ def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int
 def postpone(queue_url: str, receipt_handle: str, seconds: int) -> None:
     aws_clients.sqs().change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+    )
+
+
+def requeue(queue_url: str, body: str, message_id: str, seconds: int) -> None:
+    """The request again, under its message id so that the copy dedupes with the original."""
+    request = json.loads(body)
+    request.setdefault("id", message_id)
+    aws_clients.sqs().send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(request),
+        DelaySeconds=min(seconds, MAX_DELAY_SECONDS),
     )

@@ -72,11 +72,20 @@ def _before_the_call[T](step: Callable[[], T]) -> T:
 
 
 class RetryLater(Exception):
-    """Nothing was sent; deliver the request again after `delay` seconds (None: backoff)."""
+    """Nothing was sent; deliver the request again after `delay` seconds (None: backoff).
 
-    def __init__(self, reason: str, delay: int | None = None) -> None:
+    A `counted` retry uses one of the request's attempts (the carrier failed); one that is
+    not (the account is held, the rate is used up) must not move the request closer to the
+    dead-letter queue: the caller queues it anew under `message_id` instead.
+    """
+
+    def __init__(
+        self, reason: str, *, message_id: str, delay: int | None = None, counted: bool = True
+    ) -> None:
         super().__init__(reason)
+        self.message_id = message_id
         self.delay = delay
+        self.counted = counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +276,7 @@ class SmsSender:
             send_started_at=None,
         )
         logger.warning("send postponed", reason=reason, attempt=delivery.receive_count)
-        raise RetryLater(reason, delay) from exc
+        raise RetryLater(reason, message_id=marked.id, delay=delay, counted=counted) from exc
 
     def _finish(self, message_id: str, status: Status, reason: str, result: Result) -> Result:
         self._tracker.apply(

@@ -7,15 +7,20 @@ early; both sides write first and look second, so whichever comes last applies i
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from gateway.lifecycle import StatusUpdate, advance
-from gateway.model import Message
+from gateway.model import Message, utc_now
 from gateway.observability import logger, metrics
 from gateway.repository import MessageRepository
+from gateway.status import Status
 
 SAVE_ATTEMPTS = 8
+# A message the carrier has with no final receipt after this long ends unknown.
+FINAL_RECEIPT_WITHIN = timedelta(hours=72)
+NO_FINAL_RECEIPT = "no final receipt"
 
 
 class Applied(StrEnum):
@@ -42,7 +47,12 @@ class StatusTracker:
         self, message_id: str, update: StatusUpdate, *, provider: str, ref: str
     ) -> None:
         """Store the carrier's acceptance with its reference, then any receipt that beat it."""
-        changes = {"provider": provider, "provider_ref": ref, "send_started_at": None}
+        changes = {
+            "provider": provider,
+            "provider_ref": ref,
+            "send_started_at": None,
+            "final_by": utc_now(after=FINAL_RECEIPT_WITHIN),
+        }
         self._update(message_id, update, changes, self._repo.save_with_ref)
         self.apply_early(provider, ref, message_id)
 
@@ -68,6 +78,19 @@ class StatusTracker:
         if outcomes:
             logger.info("early receipts applied", count=len(outcomes))
         return outcomes
+
+    def sweep_overdue(self, now: str) -> int:
+        """Messages still without a final receipt past their deadline end unknown (or, above
+        unknown in rank, keep their status with the sweep in their history); how many."""
+        swept = 0
+        for message_id in self._repo.overdue(now):
+            update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=NO_FINAL_RECEIPT)
+            self.apply(message_id, update, final_by=None)
+            swept += 1
+        if swept:
+            metrics.add_metric(name="NoFinalReceipt", unit="Count", value=swept)
+            logger.info("overdue messages swept", count=swept)
+        return swept
 
     def _update(
         self,
