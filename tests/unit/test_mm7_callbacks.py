@@ -8,6 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from functions.mm7 import app as mm7_app
@@ -250,3 +252,34 @@ def test_an_event_bus_failure_is_retried_until_the_event_goes_out(
     [record] = inbound_records()
     assert record["published"]["BOOL"] is True
     assert len(bus_events(mm7_env)) == 1
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fixture=st.sampled_from(
+        ["deliver-seed-corrected", "dr-seed-rel6-1-4", "rr-read-prefixed", "deliver-charsets"]
+    ),
+    cut=st.integers(min_value=0, max_value=4000),
+    flips=st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=8),
+)
+def test_the_endpoint_always_answers_soap_whatever_it_gets(
+    fixture: str, cut: int, flips: list[tuple[int, int]]
+) -> None:
+    """Mutated requests through the whole handler: a well-formed SOAP reply or fault, never a
+    crash (an unhandled exception would be API Gateway's 502)."""
+    loaded = load(fixture)
+    body = bytearray(loaded.body[: max(cut, 1)] if cut else loaded.body)
+    for position, value in flips:
+        if body:
+            body[position % len(body)] = value
+    sample = event("api_mm7_deliver.json")
+    auth = base64.b64encode(f"mmsc:{PASSWORD}".encode()).decode()
+    sample["headers"] = {"Content-Type": loaded.content_type, "Authorization": f"Basic {auth}"}
+    sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
+    sample["body"] = base64.b64encode(bytes(body)).decode()
+    response = mm7_app.handler(sample, FakeLambdaContext())
+    assert response["statusCode"] in (200, 500)
+    root = etree.fromstring(response["body"].encode())
+    assert etree.QName(root).localname == "Envelope"
