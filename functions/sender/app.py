@@ -15,7 +15,7 @@ from gateway.config import sender_config
 from gateway.observability import logger, metrics, tracer
 from gateway.send_queue import backoff_seconds, postpone, requeue
 from gateway.sending import Delivery, RetryLater
-from gateway.wiring import sms_sender
+from gateway.wiring import sender
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -30,7 +30,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
         time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
     )
     try:
-        return sms_sender().process(delivery)
+        return sender().process(delivery)
     except RetryLater as retry:
         delay = retry.delay if retry.delay is not None else backoff_seconds(receive_count)
         if not retry.counted:

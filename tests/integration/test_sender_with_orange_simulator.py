@@ -37,7 +37,7 @@ def orange(monkeypatch: pytest.MonkeyPatch) -> Iterator[OrangeSimulator]:
 
 def deliver(body: dict[str, object], count: int = 1) -> Result:
     raw = json.dumps({"channel": "sms", "text": "Hello!", **body})
-    return wiring.sms_sender().process(Delivery(raw, "q", count, lambda: 25.0))
+    return wiring.sender().process(Delivery(raw, "q", count, lambda: 25.0))
 
 
 def status(message_id: str) -> Status:

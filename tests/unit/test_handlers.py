@@ -184,7 +184,7 @@ def test_the_sender_reports_only_retryable_records_as_batch_failures(
             "held": RetryLater("Orange 403 POL0001", message_id="held", delay=0, counted=False),
         }
     )
-    monkeypatch.setattr(sender_app, "sms_sender", lambda: sender)
+    monkeypatch.setattr(sender_app, "sender", lambda: sender)
     response = sender_app.handler(sample, FakeLambdaContext())
     # The held request is not a failure: it was queued anew, its attempts untouched.
     assert response == {"batchItemFailures": [{"itemIdentifier": "retry-me"}]}

@@ -20,9 +20,10 @@ from gateway.orange.client import (
     TokenRejected,
     Unavailable,
 )
+from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import MessageRepository
-from gateway.sending import Delivery, Result, RetryLater, SmsSender
+from gateway.sending import Delivery, Result, RetryLater, Sender
 from gateway.status import Status, normalise_orange_sms
 from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
@@ -48,13 +49,16 @@ class World:
                 "ORANGE_COUNTRY_ACCOUNTS": "MLI=mali",
             }
         )
-        self.sender = SmsSender(
-            repository=self.repo,
-            tracker=self.tracker,
+        sms = OrangeSmsChannel(
             client=orange,  # type: ignore[arg-type]
             tokens=self.tokens,
             limiters=lambda account: SlotRateLimiter("messages", account, 1000.0),
             config=self.config,
+        )
+        self.sender = Sender(
+            repository=self.repo,
+            tracker=self.tracker,
+            channels={"sms": sms},
             max_attempts=max_attempts,
         )
 

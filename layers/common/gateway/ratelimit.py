@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from gateway import aws_clients
+from gateway.carrier_errors import Throttled
 from gateway.observability import metrics
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ DEFAULT_TOLERANCE = 0.015
 SLOT_TTL_SECONDS = 120
 
 
-class RateBudgetExceeded(Exception):
+class RateBudgetExceeded(Throttled):
     """The next free slot is further away than the caller can wait; try the message later."""
 
 

@@ -82,6 +82,7 @@ class SmsRequest(BaseModel):
 
 
 SendRequest = SmsRequest
+CHANNELS = ("sms",)
 _ID_RE = re.compile(ID_PATTERN)
 
 
@@ -107,6 +108,16 @@ def claimed_id(body: str) -> str | None:
         return None
     value = payload.get("id") if isinstance(payload, dict) else None
     return value if isinstance(value, str) and _ID_RE.match(value) else None
+
+
+def claimed_channel(body: str) -> str | None:
+    """The channel a request that may be invalid names, when it is one we know."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError:
+        return None
+    value = payload.get("channel") if isinstance(payload, dict) else None
+    return value if value in CHANNELS else None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,43 +1,40 @@
-"""Sending one SMS from a send request: validate, dedupe, rate-limit, send, record.
+"""Sending one message from a send request, whatever its channel: validate, dedupe, send
+through the channel, record.
 
 At most once: before the carrier call the message is marked `sendStartedAt`, and the mark
 is cleared only when the call provably sent nothing. A redelivered request that finds the
 mark set (the previous invocation died mid-send) is not sent again: it ends `unknown` with
 the reason "outcome of send unknown". The same id submitted twice finds its message and
 does nothing.
+
+A channel (Orange SMS, MM7, ...) only prepares its call and raises the outcomes of
+`gateway.carrier_errors`; what each outcome means for the message is decided here, once.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import partial
+from typing import Any, Protocol
 
-import phonenumbers
-
-from gateway.config import OrangeAccount, OrangeConfig
-from gateway.countries import BY_REGION, Country
+from gateway.carrier_errors import (
+    AccountBlocked,
+    CarrierError,
+    OutcomeUnknown,
+    Rejected,
+    Throttled,
+)
 from gateway.lifecycle import StatusUpdate
-from gateway.masking import mask_msisdn
 from gateway.model import Message, utc_now
 from gateway.observability import logger, metrics
-from gateway.orange.client import (
-    AccountBlocked,
-    OrangeClient,
-    OrangeError,
-    OutboundSms,
-    OutcomeUnknown,
-    RateLimited,
-    Rejected,
-    TokenRejected,
-    Unavailable,
-)
-from gateway.orange.receipts import PROVIDER
-from gateway.ratelimit import RateBudgetExceeded, SlotRateLimiter
 from gateway.repository import MessageRepository
-from gateway.segments import count_segments
-from gateway.send_request import InvalidRequest, SmsRequest, claimed_id, parse_send_request
+from gateway.send_request import (
+    InvalidRequest,
+    SendRequest,
+    claimed_channel,
+    claimed_id,
+    parse_send_request,
+)
 from gateway.status import Status
-from gateway.tokens import TokenStore, TokenUnavailable
 from gateway.tracking import StatusTracker
 
 SOURCE = "gateway"
@@ -45,7 +42,7 @@ OUTCOME_UNKNOWN = "outcome of send unknown"
 # Keep this much of the invocation for recording the result after the carrier answers.
 TIME_RESERVE_SECONDS = 5.0
 HELD_ACCOUNT_DELAY = 900
-RATE_LIMITED_DELAY = 2
+THROTTLED_DELAY = 2
 
 
 class Result(StrEnum):
@@ -54,21 +51,6 @@ class Result(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DUPLICATE = "duplicate"
-
-
-class NotSent(Exception):
-    """A step before the carrier call failed (a token, a rate slot): nothing went out."""
-
-
-def _before_the_call[T](step: Callable[[], T]) -> T:
-    """Run a step that precedes the carrier call, so that whatever it raises is known to have
-    sent nothing: the send mark is cleared and the request retried, never marked unknown."""
-    try:
-        return step()
-    except (OrangeError, TokenUnavailable, RateBudgetExceeded):
-        raise
-    except Exception as exc:  # re-raised, as sent-nothing: no cause is hidden
-        raise NotSent(f"{type(exc).__name__}: {exc}") from exc
 
 
 class RetryLater(Exception):
@@ -89,16 +71,6 @@ class RetryLater(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    """Where and how one request goes: the Orange call, its country and account."""
-
-    sms: OutboundSms
-    country: Country
-    account: OrangeAccount
-    segments: int
-
-
-@dataclass(frozen=True, slots=True)
 class Delivery:
     """One SQS delivery of a send request."""
 
@@ -112,84 +84,85 @@ class Delivery:
         return f"sqs-{self.queue_message_id}"
 
 
-class SmsSender:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request made ready by its channel: what the message records, and the carrier call
+    (given the seconds it may wait, it returns the carrier's reference)."""
+
+    channel: str
+    to: str
+    provider: str
+    call: Callable[[float], str]
+    fields: Mapping[str, Any] = field(default_factory=dict)  # more Message fields
+
+
+class Channel(Protocol):
+    def prepare(self, request: Any) -> Prepared:
+        """The request ready to send; InvalidRequest when it can never be sent."""
+        ...
+
+
+class Sender:
     def __init__(
         self,
         *,
         repository: MessageRepository,
         tracker: StatusTracker,
-        client: OrangeClient,
-        tokens: Callable[[str], TokenStore],
-        limiters: Callable[[str], SlotRateLimiter],
-        config: OrangeConfig,
+        channels: Mapping[str, Channel],
         max_attempts: int,
     ) -> None:
         self._repo = repository
         self._tracker = tracker
-        self._client = client
-        self._tokens = tokens
-        self._limiters = limiters
-        self._config = config
+        self._channels = channels
         self._max_attempts = max_attempts
 
     def process(self, delivery: Delivery) -> Result:
         try:
             request = parse_send_request(delivery.body)
             message_id = request.id or delivery.fallback_id
-            route = self._route(request)
+            prepared = self._channel(request).prepare(request)
         except InvalidRequest as exc:
-            return self._refuse(claimed_id(delivery.body) or delivery.fallback_id, str(exc))
+            return self._refuse(delivery, str(exc))
         logger.append_keys(message_id=message_id)
-        message = self._claim(message_id, request, route)
+        message = self._claim(message_id, request, prepared)
         if message is None:
             return Result.DUPLICATE
         if message.send_started_at is not None:
             return self._outcome_unknown(message_id, "the previous attempt died mid-send")
-        return self._send(message, route, delivery)
+        return self._send(message, prepared, delivery)
 
     # ---------------------------------------------------------------- steps
-    def _route(self, request: SmsRequest) -> Route:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
-        country = BY_REGION.get(region or "")
-        if country is None:
-            raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
-        sms = OutboundSms(
-            sender_number=self._config.sender_number(country),
-            recipient=request.to,
-            text=request.text,
-            sender_name=request.sender_name,
-            on_net=request.on_net,
-        )
-        segments = count_segments(request.text)
-        return Route(sms, country, self._config.account_for(country), segments)
+    def _channel(self, request: SendRequest) -> Channel:
+        channel = self._channels.get(request.channel)
+        if channel is None:
+            raise InvalidRequest(f"channel: {request.channel!r} is not configured here")
+        return channel
 
-    def _refuse(self, message_id: str, reason: str) -> Result:
-        now = utc_now()
+    def _refuse(self, delivery: Delivery, reason: str) -> Result:
+        message_id = claimed_id(delivery.body) or delivery.fallback_id
         message = Message.new(
             id=message_id,
-            channel="sms",
+            channel=claimed_channel(delivery.body) or "unknown",
             to="",
-            update=StatusUpdate(Status.FAILED, now, SOURCE, reason=f"invalid request: {reason}"),
+            update=StatusUpdate(
+                Status.FAILED, utc_now(), SOURCE, reason=f"invalid request: {reason}"
+            ),
         )
         created = self._repo.create(message)
         metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
         logger.warning("invalid send request", message_id=message_id, reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
-    def _claim(self, message_id: str, request: SmsRequest, route: Route) -> Message | None:
+    def _claim(self, message_id: str, request: SendRequest, prepared: Prepared) -> Message | None:
         """The message to send (new, or left unsent by a previous attempt); None if done."""
         message = Message.new(
             id=message_id,
-            channel="sms",
-            to=request.to,
+            channel=prepared.channel,
+            to=prepared.to,
             update=StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE),
-            provider=PROVIDER,
-            account=route.account.name,
-            country=route.country.iso3,
-            sender_name=request.sender_name,
-            on_net=request.on_net,
-            segments=route.segments,
+            provider=prepared.provider,
             metadata=dict(request.metadata),
+            **prepared.fields,
         )
         if not self._repo.create(message):
             stored = self._repo.get(message_id)
@@ -199,69 +172,42 @@ class SmsSender:
             message = stored
         return message
 
-    def _send(self, message: Message, route: Route, delivery: Delivery) -> Result:
+    def _send(self, message: Message, prepared: Prepared, delivery: Delivery) -> Result:
         marked = self._mark_sending(message)
         if marked is None:
             logger.info("another invocation is sending this message")
             return Result.DUPLICATE
         try:
-            resource_id = self._call_carrier(route, delivery)
+            reference = prepared.call(delivery.time_left() - TIME_RESERVE_SECONDS)
         except Rejected as exc:
             return self._finish(marked.id, Status.REJECTED, str(exc), Result.REJECTED)
         except OutcomeUnknown as exc:
             return self._outcome_unknown(marked.id, str(exc))
-        except (OrangeError, TokenUnavailable, RateBudgetExceeded, NotSent) as exc:
-            # Every other Orange error is a definite refusal: nothing was sent.
+        except CarrierError as exc:
+            # Every other outcome is a definite refusal or a failure before the call.
             return self._retry_or_fail(marked, exc, delivery)
         self._tracker.record_send(
             marked.id,
             StatusUpdate(Status.SUBMITTED, utc_now(), SOURCE),
-            provider=PROVIDER,
-            ref=resource_id,
+            provider=prepared.provider,
+            ref=reference,
         )
         metrics.add_metric(name="Sent", unit="Count", value=1)
-        logger.info(
-            "sms submitted",
-            to=mask_msisdn(route.sms.recipient),
-            account=route.account.name,
-            segments=route.segments,
-        )
+        logger.info("message submitted", channel=prepared.channel, provider=prepared.provider)
         return Result.SUBMITTED
-
-    def _call_carrier(self, route: Route, delivery: Delivery) -> str:
-        """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
-        tokens = self._tokens(route.account.name)
-        limiter = self._limiters(route.account.name)
-        cost = route.segments if route.account.bill_per_segment else 1
-        token = _before_the_call(tokens.current)
-        renewed = False
-        while True:
-            max_wait = delivery.time_left() - TIME_RESERVE_SECONDS
-            _before_the_call(partial(limiter.acquire, max_wait=max_wait, cost=cost))
-            try:
-                return self._client.send_sms(token.value, route.sms)
-            except TokenRejected as exc:
-                if renewed:
-                    raise Unavailable(f"token refused twice: {exc}") from exc
-                token = _before_the_call(partial(tokens.refresh, stale=token.value))
-                renewed = True
-            except RateLimited:
-                # Another client shares the account; the limiter's next slot spaces us out.
-                metrics.add_metric(name="CarrierThrottled", unit="Count", value=1)
 
     def _mark_sending(self, message: Message) -> Message | None:
         marked = replace(message, send_started_at=utc_now(), attempts=message.attempts + 1)
         return marked if self._repo.save(message, marked) else None
 
-    def _retry_or_fail(self, marked: Message, exc: Exception, delivery: Delivery) -> Result:
+    def _retry_or_fail(self, marked: Message, exc: CarrierError, delivery: Delivery) -> Result:
         reason = str(exc)
+        delay: int | None = None
         if isinstance(exc, AccountBlocked):
             metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
-            delay: int | None = HELD_ACCOUNT_DELAY
-        elif isinstance(exc, RateBudgetExceeded):
-            delay = RATE_LIMITED_DELAY
-        else:
-            delay = None
+            delay = HELD_ACCOUNT_DELAY
+        elif isinstance(exc, Throttled):
+            delay = THROTTLED_DELAY
         counted = delay is None
         if counted and delivery.receive_count >= self._max_attempts:
             return self._finish(

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from gateway.carrier_errors import CarrierError, Unavailable
 from gateway.locks import LeaseLock
 from gateway.observability import logger, metrics
-from gateway.orange.client import AccessToken, OrangeError
+from gateway.orange.client import AccessToken
 from gateway.secrets import SecretStore
 
 CACHE_SECONDS = 300
@@ -25,7 +26,7 @@ LOCK_WAIT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.2
 
 
-class TokenUnavailable(Exception):
+class TokenUnavailable(Unavailable):
     """No usable token could be had in time; the message is retried later."""
 
 
@@ -139,7 +140,7 @@ def refresh_accounts(stores: Mapping[str, TokenStore]) -> dict[str, str]:
     for account, store in stores.items():
         try:
             outcomes[account] = "refreshed" if store.refresh_if_due() else "fresh"
-        except (TokenUnavailable, OrangeError) as exc:
+        except CarrierError as exc:
             outcomes[account] = f"failed: {exc}"
             logger.error("token refresh failed", account=account, reason=str(exc))
             metrics.add_metric(name="TokenRefreshFailures", unit="Count", value=1)

@@ -13,10 +13,11 @@ from gateway.inbound import InboundMessages
 from gateway.locks import LeaseLock
 from gateway.mm7_callbacks import Mm7Callbacks
 from gateway.orange.client import OrangeClient
+from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
-from gateway.sending import SmsSender
+from gateway.sending import Sender
 from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
 
@@ -63,14 +64,14 @@ def rate_limiter(account: str) -> SlotRateLimiter:
 
 
 @cache
-def sms_sender() -> SmsSender:
-    return SmsSender(
+def sender() -> Sender:
+    sms = OrangeSmsChannel(
+        client=orange_client(), tokens=token_store, limiters=rate_limiter, config=orange_config()
+    )
+    return Sender(
         repository=repository(),
         tracker=tracker(),
-        client=orange_client(),
-        tokens=token_store,
-        limiters=rate_limiter,
-        config=orange_config(),
+        channels={"sms": sms},
         max_attempts=sender_config().max_attempts,
     )
 
@@ -106,7 +107,7 @@ def reset() -> None:
         orange_client,
         token_store,
         rate_limiter,
-        sms_sender,
+        sender,
         mm7_callbacks,
     ):
         builder.cache_clear()

@@ -1,10 +1,8 @@
 """Orange's SMS API over HTTP: the OAuth v3 token and the outbound SMS request
 (seeds: orange-sms-api-mea.txt, orange-sms-api-mali.txt).
 
-Every answer is turned into one of a few outcomes the sender can act on. The line that
-matters most is between a failure that proves nothing was sent (connection refused, 5xx)
-and one that does not (the request went out and no answer came back): the first is retried,
-the second never is, so no SMS is sent twice.
+Every answer is turned into one of the outcomes of `gateway.carrier_errors`, plus the two
+Orange-specific ones the sender handles itself: a refused token and the rate limit.
 """
 
 import time
@@ -14,7 +12,15 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from gateway.carrier_errors import (
+    AccountBlocked,
+    CarrierError,
+    OutcomeUnknown,
+    Rejected,
+    Unavailable,
+    transport_error,
+)
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
@@ -22,35 +28,19 @@ TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret
 CODE_TOO_MANY_REQUESTS = 53
 
 
-class OrangeError(Exception):
-    """An Orange call that did not succeed; `str()` is a reason fit for a message's history."""
+# The carrier-neutral outcomes, re-exported: the sender acts on those.
+__all__ = ["AccountBlocked", "OutcomeUnknown", "Rejected", "Unavailable"]
 
 
-class TokenRejected(OrangeError):
+class TokenRejected(CarrierError):
     """401: the token expired (code 42) or is not valid any more; get a new one."""
 
 
-class RateLimited(OrangeError):
+class RateLimited(CarrierError):
     """403 code 53: over the account's requests per second; wait, nothing was sent."""
 
 
-class AccountBlocked(OrangeError):
-    """403 policy error: contract expired or no units left; hold sends until a bundle is bought."""
-
-
-class Rejected(OrangeError):
-    """A client error: Orange will never accept this request as it is."""
-
-
-class Unavailable(OrangeError):
-    """Orange could not take the request (5xx, no connection): nothing was sent, retry later."""
-
-
-class OutcomeUnknown(OrangeError):
-    """The request left and no answer came back: Orange may have sent the SMS."""
-
-
-class CredentialsRejected(OrangeError):
+class CredentialsRejected(Unavailable):
     """The token endpoint refused the client credentials: a configuration problem."""
 
 
@@ -148,19 +138,9 @@ class OrangeClient:
                 self._base + path, timeout=self._timeout, allow_redirects=False, **kwargs
             )
         except requests.RequestException as exc:
-            if idempotent or _never_sent(exc):
+            if idempotent:
                 raise Unavailable(f"Orange unreachable: {type(exc).__name__}") from exc
-            raise OutcomeUnknown(f"no answer from Orange: {type(exc).__name__}") from exc
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never made, so Orange cannot have seen the request."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+            raise transport_error("Orange", exc) from exc
 
 
 def _raise_for_server_error(response: requests.Response) -> None:

@@ -1,0 +1,99 @@
+"""The Orange SMS channel: the sender number and account for the recipient's country, a rate
+slot and a token for that account, then the seeds' outbound SMS request."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import phonenumbers
+
+from gateway.carrier_errors import Unavailable, before_the_call
+from gateway.config import OrangeAccount, OrangeConfig
+from gateway.countries import BY_REGION
+from gateway.masking import mask_msisdn
+from gateway.observability import logger, metrics
+from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenRejected
+from gateway.orange.receipts import PROVIDER
+from gateway.ratelimit import SlotRateLimiter
+from gateway.segments import count_segments
+from gateway.send_request import InvalidRequest, SmsRequest
+from gateway.sending import Prepared
+from gateway.tokens import TokenStore
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    sms: OutboundSms
+    account: OrangeAccount
+    segments: int
+
+
+class OrangeSmsChannel:
+    def __init__(
+        self,
+        *,
+        client: OrangeClient,
+        tokens: Callable[[str], TokenStore],
+        limiters: Callable[[str], SlotRateLimiter],
+        config: OrangeConfig,
+    ) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._limiters = limiters
+        self._config = config
+
+    def prepare(self, request: SmsRequest) -> Prepared:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
+        country = BY_REGION.get(region or "")
+        if country is None:
+            raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
+        account = self._config.account_for(country)
+        sms = OutboundSms(
+            sender_number=self._config.sender_number(country),
+            recipient=request.to,
+            text=request.text,
+            sender_name=request.sender_name,
+            on_net=request.on_net,
+        )
+        route = Route(sms, account, count_segments(request.text))
+        return Prepared(
+            channel="sms",
+            to=request.to,
+            provider=PROVIDER,
+            call=partial(self._call, route),
+            fields={
+                "account": account.name,
+                "country": country.iso3,
+                "sender_name": request.sender_name,
+                "on_net": request.on_net,
+                "segments": route.segments,
+            },
+        )
+
+    def _call(self, route: Route, max_wait: float) -> str:
+        """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
+        tokens = self._tokens(route.account.name)
+        limiter = self._limiters(route.account.name)
+        cost = route.segments if route.account.bill_per_segment else 1
+        token = before_the_call(tokens.current)
+        renewed = False
+        while True:
+            before_the_call(partial(limiter.acquire, max_wait=max_wait, cost=cost))
+            try:
+                resource_id = self._client.send_sms(token.value, route.sms)
+            except TokenRejected as exc:
+                if renewed:
+                    raise Unavailable(f"token refused twice: {exc}") from exc
+                token = before_the_call(partial(tokens.refresh, stale=token.value))
+                renewed = True
+            except RateLimited:
+                # Another client shares the account; the limiter's next slot spaces us out.
+                metrics.add_metric(name="CarrierThrottled", unit="Count", value=1)
+            else:
+                logger.info(
+                    "sms sent",
+                    to=mask_msisdn(route.sms.recipient),
+                    account=route.account.name,
+                    segments=route.segments,
+                )
+                return resource_id
