@@ -18,6 +18,7 @@ from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec
 from infra.simulators.orange import OrangeSimulator
+from infra.simulators.orange_pl import OrangePlSimulator
 
 LOOPBACK_ALLOWLIST = "127.0.0.1,::1"
 
@@ -130,4 +131,35 @@ class OrangeSms:
         return credentials
 
 
-CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms,)
+class OrangePl:
+    """Orange Poland's MMSDeliveryStatus: its own OAuth client credentials, polled, no callback."""
+
+    name = "orange-pl"
+    url_parameter = "OrangePlApiUrl"
+    url_variable = "ORANGE_PL_API_URL"
+    loopback_parameters: Mapping[str, str] = {}
+
+    def __init__(self) -> None:
+        self._simulator: OrangePlSimulator | None = None
+        self._credentials = {
+            "client_id": secrets.token_urlsafe(12),
+            "client_secret": secrets.token_urlsafe(24),
+        }
+
+    def start_simulator(self, host: str) -> Simulator:
+        simulator = OrangePlSimulator(
+            client_id=self._credentials["client_id"],
+            client_secret=self._credentials["client_secret"],
+        )
+        simulator.start(host=host, port=0)
+        self._simulator = simulator
+        return simulator
+
+    def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
+        credentials_secret = gateway.env_value("ORANGE_PL_CREDENTIALS_SECRET")
+        if self._simulator is not None and credentials_secret is not None:
+            gateway.put_secret(credentials_secret, json.dumps(self._credentials))
+        return {"orange_pl_api_url": carrier_url}
+
+
+CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms, OrangePl)

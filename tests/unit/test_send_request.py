@@ -2,7 +2,14 @@ import json
 
 import pytest
 
-from gateway.send_request import InvalidRequest, claimed_id, parse_send_request
+from gateway.send_request import (
+    InvalidRequest,
+    MmsRequest,
+    OrangePlMmsRequest,
+    SmsRequest,
+    claimed_id,
+    parse_send_request,
+)
 
 
 def body(**fields: object) -> str:
@@ -25,6 +32,7 @@ def test_the_design_example_is_valid() -> None:
             }
         )
     )
+    assert isinstance(request, SmsRequest)
     assert request.id == "order-42"
     assert request.to == "+22507000001"
     assert request.sender_name == "MonService"
@@ -67,3 +75,65 @@ def test_an_invalid_request_keeps_its_id_when_the_id_is_usable() -> None:
     assert claimed_id(body(id="order-1", colour="red")) == "order-1"
     assert claimed_id(body(id="bad id")) is None
     assert claimed_id("nope") is None
+
+
+def test_the_design_mms_and_orange_pl_examples_are_valid() -> None:
+    mms = parse_send_request(
+        json.dumps(
+            {
+                "id": "promo-7",
+                "channel": "mms",
+                "to": "+12125550123",
+                "subject": "Voucher",
+                "text": "optional text part",
+                "attachments": [
+                    {"contentType": "image/jpeg", "s3Uri": "s3://bucket/key"},
+                    {"contentType": "text/plain", "base64": "SGVsbG8="},
+                ],
+            }
+        )
+    )
+    assert isinstance(mms, MmsRequest)
+    assert [a.content_type for a in mms.attachments] == ["image/jpeg", "text/plain"]
+    pl = parse_send_request(
+        '{"id": "pl-1", "channel": "orange-pl-mms", "providerMessageId": "b413"}'
+    )
+    assert isinstance(pl, OrangePlMmsRequest)
+    assert pl.provider_message_id == "b413"
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        ({"channel": "mms", "to": "+12125550123"}, "needs a text or at least one attachment"),
+        (
+            {"channel": "mms", "to": "+12125550123", "attachments": [{"contentType": "image/png"}]},
+            "exactly one of s3Uri and base64",
+        ),
+        (
+            {
+                "channel": "mms",
+                "to": "+12125550123",
+                "attachments": [{"contentType": "image/png", "base64": "not base64!"}],
+            },
+            "not valid base64",
+        ),
+        (
+            {
+                "channel": "mms",
+                "to": "+12125550123",
+                "text": "x",
+                "attachments": [{"contentType": "image/png", "s3Uri": "http://x/y"}],
+            },
+            "s3Uri",
+        ),
+        ({"channel": "orange-pl-mms"}, "providerMessageId"),
+        (
+            {"channel": "orange-pl-mms", "providerMessageId": "x", "text": "no"},
+            "text: unknown field",
+        ),
+    ],
+)
+def test_invalid_mms_requests_say_why(request_: dict[str, object], reason: str) -> None:
+    with pytest.raises(InvalidRequest, match=reason):
+        parse_send_request(json.dumps(request_))

@@ -161,6 +161,14 @@ def _address_in(source_ip: str | None, networks: list[IPNetwork]) -> bool:
     return any(address in network for network in networks)
 
 
+class OrangePlConfig(_EnvModel):
+    api_url: str = Field(alias="ORANGE_PL_API_URL", min_length=1)
+    credentials_secret: str = Field(alias="ORANGE_PL_CREDENTIALS_SECRET", min_length=1)
+    token_secret: str = Field(alias="ORANGE_PL_TOKEN_SECRET", min_length=1)
+    # The seed points at Orange Poland's OAuth 2 documentation for the token.
+    token_path: str = Field(alias="ORANGE_PL_TOKEN_PATH", default="/oauth/v2/token")
+
+
 class Mm7CallbackConfig(_EnvModel):
     credentials_secret: str = Field(alias="MM7_CREDENTIALS_SECRET", min_length=1)
     # Empty: any source address (HTTP Basic still applies).
@@ -195,11 +203,23 @@ def receipt_config() -> ReceiptConfig:
 
 
 @cache
+def orange_pl_config() -> OrangePlConfig:
+    return OrangePlConfig.from_env()
+
+
+@cache
 def mm7_callback_config() -> Mm7CallbackConfig:
     return Mm7CallbackConfig.from_env()
 
 
 def cache_clear() -> None:
     """Read the environment again on next use (tests)."""
-    for getter in (table_config, orange_config, sender_config, receipt_config, mm7_callback_config):
+    for getter in (
+        table_config,
+        orange_config,
+        orange_pl_config,
+        sender_config,
+        receipt_config,
+        mm7_callback_config,
+    ):
         getter.cache_clear()

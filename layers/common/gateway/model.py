@@ -33,6 +33,9 @@ class Message:
     send_started_at: str | None = None
     # When a final receipt is due at the latest (set once the carrier has the message).
     final_by: str | None = None
+    # Channels followed by polling (Orange PL): when to ask next, and how often we asked.
+    next_poll_at: str | None = None
+    polls: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     version: int = 0
 

@@ -40,6 +40,8 @@ MESSAGE_SK = "MSG"
 # partitions so that a busy gateway's index has no hot key.
 DEADLINE_INDEX = "ByFinalDeadline"
 DEADLINE_SHARDS = 4
+# The sparse index of messages whose status is polled for (Orange PL), by next poll time.
+POLL_INDEX = "ByNextPoll"
 EARLY_PREFIX = "EARLY#"
 RETENTION_SECONDS = 180 * 24 * 3600
 EARLY_RETENTION_SECONDS = 7 * 24 * 3600
@@ -180,6 +182,23 @@ class MessageRepository:
                 for item in page.get("Items", []):
                     yield str(_from_item(item)["pk"]).removeprefix("MSG#")
 
+    def due_polls(self, now: str, limit: int) -> list[tuple[str, str, int]]:
+        """(id, provider reference, polls so far) of the messages due a poll, oldest first."""
+        due: list[tuple[str, str, str, int]] = []
+        for shard in range(DEADLINE_SHARDS):
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=POLL_INDEX,
+                KeyConditionExpression="pollShard = :shard AND nextPollAt <= :now",
+                ExpressionAttributeValues=_to_item({":shard": f"OPEN#{shard}", ":now": now}),
+                Limit=limit,
+            )
+            for raw in response.get("Items", []):
+                item = _from_item(raw)
+                message_id = str(item["pk"]).removeprefix("MSG#")
+                due.append((item["nextPollAt"], message_id, item["providerRef"], item["polls"]))
+        return [(i, ref, polls) for _, i, ref, polls in sorted(due)[:limit]]
+
     # ---------------------------------------------------------------- early receipts
     def keep_early(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> None:
         digest = hashlib.sha256(update.dedupe_key.encode()).hexdigest()[:16]
@@ -260,6 +279,11 @@ class MessageRepository:
             "openShard": _shard(message.id)
             if message.final_by and message.status not in FINAL
             else None,
+            "nextPollAt": message.next_poll_at,
+            "polls": message.polls,
+            "pollShard": _shard(message.id)
+            if message.next_poll_at and message.status not in FINAL
+            else None,
             # JSON text: metadata may hold floats, which DynamoDB's types cannot.
             "metadata": json.dumps(message.metadata) if message.metadata else None,
             "version": message.version,
@@ -291,6 +315,8 @@ class MessageRepository:
             attempts=item.get("attempts", 0),
             send_started_at=item.get("sendStartedAt"),
             final_by=item.get("finalBy"),
+            next_poll_at=item.get("nextPollAt"),
+            polls=item.get("polls", 0),
             metadata=json.loads(item["metadata"]) if "metadata" in item else {},
             version=item.get("version", 0),
         )

@@ -4,9 +4,11 @@ Validation is strict (unknown fields refused) so a typo ends `failed` with a rea
 caller can read, instead of an SMS sent without the field they meant to set.
 """
 
+import base64
+import binascii
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
 from pydantic import (
@@ -15,13 +17,18 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 MessageId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 METADATA_MAX_BYTES = 2048
+SUBJECT_MAX_CHARS = 200
+MMS_TEXT_MAX_CHARS = 5000
+MAX_ATTACHMENTS = 10
 TEXT_MAX_CHARS = 1600
 E164_MAX_DIGITS = 15
 NATIONAL_MIN_DIGITS = 4
@@ -81,8 +88,74 @@ class SmsRequest(BaseModel):
         return value
 
 
-SendRequest = SmsRequest
-CHANNELS = ("sms",)
+class Attachment(BaseModel):
+    """An MMS part: from S3 (`s3Uri`) or inline (`base64`), exactly one of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    content_type: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$")
+    ] = Field(alias="contentType")
+    s3_uri: Annotated[str, StringConstraints(pattern=r"^s3://[a-z0-9.-]{3,63}/.+$")] | None = Field(
+        default=None, alias="s3Uri"
+    )
+    base64_data: str | None = Field(default=None, alias="base64")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.s3_uri is None) == (self.base64_data is None):
+            raise ValueError("give exactly one of s3Uri and base64")
+        if self.base64_data is not None:
+            try:
+                base64.b64decode(self.base64_data, validate=True)
+            except binascii.Error as exc:
+                raise ValueError("base64 is not valid base64") from exc
+        return self
+
+
+class MmsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: MessageId | None = None
+    channel: Literal["mms"]
+    to: Annotated[str, AfterValidator(normalise_msisdn)]
+    subject: Annotated[str, StringConstraints(max_length=SUBJECT_MAX_CHARS)] | None = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MMS_TEXT_MAX_CHARS)] | None = (
+        None
+    )
+    attachments: Annotated[list[Attachment], Field(max_length=MAX_ATTACHMENTS)] = Field(
+        default_factory=list
+    )
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_fits)] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Self:
+        if self.text is None and not self.attachments:
+            raise ValueError("an MMS needs a text or at least one attachment")
+        return self
+
+
+class OrangePlMmsRequest(BaseModel):
+    """An MMS sent through Orange Poland's MMSONnet, registered here to follow its status."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: MessageId | None = None
+    channel: Literal["orange-pl-mms"]
+    provider_message_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")] = (
+        Field(alias="providerMessageId")
+    )
+    to: Annotated[str, AfterValidator(normalise_msisdn)] | None = None
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_fits)] = Field(
+        default_factory=dict
+    )
+
+
+SendRequest = SmsRequest | MmsRequest | OrangePlMmsRequest
+_REQUEST = TypeAdapter[SendRequest](Annotated[SendRequest, Field(discriminator="channel")])
+CHANNELS = ("sms", "mms", "orange-pl-mms")
 _ID_RE = re.compile(ID_PATTERN)
 
 
@@ -95,7 +168,7 @@ def parse_send_request(body: str) -> SendRequest:
     if not isinstance(payload, dict):
         raise InvalidRequest("body must be a JSON object")
     try:
-        return SmsRequest.model_validate(payload)
+        return _REQUEST.validate_python(payload)
     except ValidationError as exc:
         raise InvalidRequest(_describe(exc)) from exc
 
@@ -123,7 +196,10 @@ def claimed_channel(body: str) -> str | None:
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "request"
+        loc = error["loc"]
+        if loc and loc[0] in CHANNELS:
+            loc = loc[1:]  # the union's tag: the channel, already known to the caller
+        where = ".".join(str(part) for part in loc) or "request"
         if error["type"] == "extra_forbidden":
             message = "unknown field"
         elif error["type"] == "value_error":

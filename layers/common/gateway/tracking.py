@@ -92,10 +92,14 @@ class StatusTracker:
             logger.info("overdue messages swept", count=swept)
         return swept
 
+    def touch(self, message_id: str, **changes: Any) -> None:
+        """Set `changes` on the message, its status and history untouched."""
+        self._update(message_id, None, changes, self._repo.save)
+
     def _update(
         self,
         message_id: str,
-        update: StatusUpdate,
+        update: StatusUpdate | None,
         changes: dict[str, Any],
         save: Callable[[Message, Message], bool],
     ) -> Applied:
@@ -103,7 +107,7 @@ class StatusTracker:
             message = self._repo.get(message_id)
             if message is None:
                 return Applied.NOT_FOUND
-            progress = advance(message.progress, update)
+            progress = advance(message.progress, update) if update else None
             if progress is None and not changes:
                 return Applied.DUPLICATE
             after = replace(message, progress=progress or message.progress, **changes)

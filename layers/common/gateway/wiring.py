@@ -5,6 +5,7 @@ from functools import cache
 from gateway.config import (
     mm7_callback_config,
     orange_config,
+    orange_pl_config,
     receipt_config,
     sender_config,
     table_config,
@@ -14,6 +15,9 @@ from gateway.locks import LeaseLock
 from gateway.mm7_callbacks import Mm7Callbacks
 from gateway.orange.client import OrangeClient
 from gateway.orange.sms_channel import OrangeSmsChannel
+from gateway.orange_pl.channel import OrangePlChannel
+from gateway.orange_pl.client import OrangePlClient
+from gateway.orange_pl.poller import StatusPoller
 from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
@@ -71,7 +75,7 @@ def sender() -> Sender:
     return Sender(
         repository=repository(),
         tracker=tracker(),
-        channels={"sms": sms},
+        channels={"sms": sms, "orange-pl-mms": OrangePlChannel()},
         max_attempts=sender_config().max_attempts,
     )
 
@@ -92,6 +96,25 @@ def mm7_credentials() -> tuple[str, str]:
     return str(raw.get("username", "")), str(raw.get("password", ""))
 
 
+@cache
+def orange_pl_poller() -> StatusPoller:
+    config = orange_pl_config()
+    oauth = OrangeClient(config.api_url, token_path=config.token_path)
+    tokens = TokenStore(
+        token_secret=config.token_secret,
+        credentials_secret=config.credentials_secret,
+        fetch=lambda c: oauth.fetch_token(c.client_id, c.client_secret),
+        lock=LeaseLock(table_config().table_name, "token#orange-pl"),
+        secrets=secret_store(),
+    )
+    return StatusPoller(
+        repository=repository(),
+        tracker=tracker(),
+        client=OrangePlClient(config.api_url),
+        tokens=tokens,
+    )
+
+
 def receipt_token() -> str:
     return secret_store().read_text(
         receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
@@ -109,5 +132,6 @@ def reset() -> None:
         rate_limiter,
         sender,
         mm7_callbacks,
+        orange_pl_poller,
     ):
         builder.cache_clear()

@@ -83,8 +83,10 @@ class OrangeClient:
         base_url: str,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        token_path: str = TOKEN_PATH,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._token_path = token_path
         self._session = session or requests.Session()
         self._timeout = timeout
 
@@ -92,16 +94,16 @@ class OrangeClient:
         """Client-credentials grant with HTTP Basic auth; `expires_in` may be text or a number."""
         issued = time.time()
         response = self._post(
-            TOKEN_PATH,
+            self._token_path,
             auth=(client_id, client_secret),
             data={"grant_type": "client_credentials"},
             headers={"Accept": "application/json"},
             idempotent=True,
         )
         if response.status_code in (400, 401):
-            raise CredentialsRejected(_describe(response))
+            raise CredentialsRejected(describe(response))
         _raise_for_server_error(response)
-        payload = _json(response)
+        payload = json_body(response)
         try:
             lifetime = float(payload["expires_in"])
             return AccessToken(str(payload["access_token"]), issued + lifetime, lifetime)
@@ -122,15 +124,15 @@ class OrangeClient:
         if status == 201:
             return _resource_id(response)
         if status == 401:
-            raise TokenRejected(_describe(response))
+            raise TokenRejected(describe(response))
         if status == 403:
-            payload = _json(response)
+            payload = json_body(response)
             if payload.get("code") == CODE_TOO_MANY_REQUESTS:
-                raise RateLimited(_describe(response))
+                raise RateLimited(describe(response))
             if "policyException" in payload.get("requestError", {}):
-                raise AccountBlocked(_describe(response))
+                raise AccountBlocked(describe(response))
         _raise_for_server_error(response)
-        raise Rejected(_describe(response))
+        raise Rejected(describe(response))
 
     def _post(self, path: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
         try:
@@ -145,10 +147,10 @@ class OrangeClient:
 
 def _raise_for_server_error(response: requests.Response) -> None:
     if response.status_code >= 500 or response.status_code == 429:
-        raise Unavailable(_describe(response))
+        raise Unavailable(describe(response))
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
+def json_body(response: requests.Response) -> dict[str, Any]:
     try:
         payload = response.json()
     except ValueError:
@@ -158,7 +160,7 @@ def _json(response: requests.Response) -> dict[str, Any]:
 
 def _resource_id(response: requests.Response) -> str:
     """The id at the end of resourceURL (or of the Location header)."""
-    request = _json(response).get("outboundSMSMessageRequest", {})
+    request = json_body(response).get("outboundSMSMessageRequest", {})
     url = request.get("resourceURL") if isinstance(request, dict) else None
     url = url or response.headers.get("Location", "")
     resource_id = str(url).rstrip("/").rsplit("/", 1)[-1]
@@ -168,9 +170,10 @@ def _resource_id(response: requests.Response) -> str:
     return resource_id
 
 
-def _describe(response: requests.Response) -> str:
-    """`Orange 400 SVC0002: Invalid input value for message part senderName`, never a token."""
-    payload = _json(response)
+def describe(response: requests.Response) -> str:
+    """The reason an Orange API answer gives, in one line, never a token:
+    `Orange 400 SVC0002: Invalid input value for message part senderName`."""
+    payload = json_body(response)
     if "code" in payload:
         detail = f"code {payload['code']}: {payload.get('message', '')}".strip()
         if payload.get("description"):

@@ -1,0 +1,21 @@
+"""The `orange-pl-mms` channel: an MMS already sent through Orange Poland's MMSONnet is only
+registered, with Orange's id as its reference, and its first status poll scheduled."""
+
+from gateway.model import utc_now
+from gateway.orange_pl.poller import backoff
+from gateway.send_request import OrangePlMmsRequest
+from gateway.sending import Prepared
+
+PROVIDER = "orange-pl"
+
+
+class OrangePlChannel:
+    def prepare(self, request: OrangePlMmsRequest) -> Prepared:
+        reference = request.provider_message_id
+        return Prepared(
+            channel="orange-pl-mms",
+            to=request.to or "",
+            provider=PROVIDER,
+            call=lambda _max_wait: reference,  # nothing to send: the reference is the id
+            fields={"next_poll_at": utc_now(after=backoff(0))},
+        )

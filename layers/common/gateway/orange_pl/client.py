@@ -1,0 +1,84 @@
+"""Orange Poland's MMSDeliveryStatus API: one MMS's status, and the account's call limit.
+
+The API gateway speaks Orange's error dialect (401 code 41/42, 403 code 53), so the answers
+map onto the Orange client's outcomes.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import requests
+
+from gateway.carrier_errors import Unavailable
+from gateway.orange.client import (
+    CODE_TOO_MANY_REQUESTS,
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    RateLimited,
+    TokenRejected,
+    describe,
+    json_body,
+)
+
+STATUS_PATH = "/Messaging/v1/MMSDeliveryStatus"
+LIMIT_PATH = "/Messaging/v1/MMSDeliveryStatus/limit"  # the URI the seed states, not its typo
+
+
+@dataclass(frozen=True, slots=True)
+class CallLimit:
+    used: int
+    available: int | None  # None: "unlimited"
+    resets: str
+
+
+class OrangePlClient:
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def delivery_status(self, token: str, *, message_id: str) -> str:
+        payload = self._get(token, f"{STATUS_PATH}?id={quote(message_id, safe='')}")
+        status = payload.get("status")
+        if not isinstance(status, str) or not status.strip():
+            raise Unavailable("Orange PL status answer without a status")
+        return status.strip()
+
+    def call_limit(self, token: str) -> CallLimit:
+        payload = self._get(token, LIMIT_PATH)
+        available = str(payload.get("available", "")).strip()
+        try:
+            return CallLimit(
+                used=int(str(payload.get("used", "0")).strip() or 0),
+                available=None if available.lower() == "unlimited" else int(available),
+                resets=str(payload.get("date", "")),
+            )
+        except ValueError as exc:
+            raise Unavailable(f"Orange PL limit answer unreadable: {payload}") from exc
+
+    def _get(self, token: str, path: str) -> dict[str, object]:
+        try:
+            response = self._session.get(
+                self._base + path,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            # A status read sends nothing: any transport failure only delays the poll.
+            raise Unavailable(f"Orange PL unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 200:
+            return json_body(response)
+        if response.status_code == 401:
+            raise TokenRejected(describe(response))
+        if (
+            response.status_code == 403
+            and json_body(response).get("code") == CODE_TOO_MANY_REQUESTS
+        ):
+            raise RateLimited(describe(response))
+        raise Unavailable(describe(response))
