@@ -17,6 +17,7 @@ from typing import Protocol
 from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec
+from infra.simulators.mmsc import MmscSimulator
 from infra.simulators.orange import OrangeSimulator
 from infra.simulators.orange_pl import OrangePlSimulator
 
@@ -66,7 +67,9 @@ class Carrier(Protocol):
     name: str
     url_parameter: str  # the template parameter holding the carrier's base URL
     url_variable: str  # the environment variable naming an outside service instead
-    loopback_parameters: Mapping[str, str]
+    # Parameter values the local stack sets for this carrier (unless overridden): loopback
+    # allowlists, the gateway's identity at the simulator.
+    local_parameters: Mapping[str, str]
 
     def start_simulator(self, host: str) -> Simulator: ...
 
@@ -79,7 +82,7 @@ class OrangeSms:
     name = "orange"
     url_parameter = "OrangeApiUrl"
     url_variable = "ORANGE_API_URL"
-    loopback_parameters: Mapping[str, str] = {"OrangeReceiptAllowlist": LOOPBACK_ALLOWLIST}
+    local_parameters: Mapping[str, str] = {"OrangeReceiptAllowlist": LOOPBACK_ALLOWLIST}
 
     def __init__(self) -> None:
         self._simulator: OrangeSimulator | None = None
@@ -137,7 +140,7 @@ class OrangePl:
     name = "orange-pl"
     url_parameter = "OrangePlApiUrl"
     url_variable = "ORANGE_PL_API_URL"
-    loopback_parameters: Mapping[str, str] = {}
+    local_parameters: Mapping[str, str] = {}
 
     def __init__(self) -> None:
         self._simulator: OrangePlSimulator | None = None
@@ -162,4 +165,53 @@ class OrangePl:
         return {"orange_pl_api_url": carrier_url}
 
 
-CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms, OrangePl)
+class Mm7Mmsc:
+    """An MM7 MMSC: the gateway submits with HTTP Basic, the MMSC calls back /callbacks/mm7 with
+    the credentials of the gateway's Mm7CredentialsSecret."""
+
+    name = "mm7"
+    url_parameter = "Mm7MmscUrl"
+    url_variable = "MM7_MMSC_URL"
+    # Who the gateway is at the simulated MMSC.
+    local_parameters: Mapping[str, str] = {
+        "Mm7VaspId": "carrier-gateway",
+        "Mm7VasId": "local",
+        "Mm7SenderAddress": "222111",
+        "Mm7ServiceCode": "local",
+    }
+
+    def __init__(self) -> None:
+        self._simulator: MmscSimulator | None = None
+        self._credentials = {
+            "username": f"vasp-{secrets.token_hex(4)}",
+            "password": secrets.token_urlsafe(24),
+        }
+
+    def start_simulator(self, host: str) -> Simulator:
+        simulator = MmscSimulator(
+            username=self._credentials["username"], password=self._credentials["password"]
+        )
+        simulator.start(host=host, port=0)
+        self._simulator = simulator
+        return simulator
+
+    def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
+        endpoints = {"mm7_url": f"{gateway.api_url}/callbacks/mm7", "mmsc_url": carrier_url}
+        callback_secret = gateway.env_value("MM7_CREDENTIALS_SECRET")
+        if callback_secret is not None:
+            callback = json.loads(gateway.secret_value(callback_secret))
+            endpoints["mm7_username"] = callback["username"]
+            endpoints["mm7_password"] = callback["password"]
+            if self._simulator is not None:
+                self._simulator.set_vasp_callback(
+                    endpoints["mm7_url"],
+                    username=callback["username"],
+                    password=callback["password"],
+                )
+        submit_secret = gateway.env_value("MM7_MMSC_CREDENTIALS_SECRET")
+        if self._simulator is not None and submit_secret is not None:
+            gateway.put_secret(submit_secret, json.dumps(self._credentials))
+        return endpoints
+
+
+CARRIERS: tuple[Callable[[], Carrier], ...] = (OrangeSms, OrangePl, Mm7Mmsc)

@@ -277,7 +277,7 @@ class LocalStack:
                     "carrier simulator started: carrier=%s url=%s", carrier.name, carrier_url
                 )
             overrides[carrier.url_parameter] = carrier_url
-            for name, value in carrier.loopback_parameters.items():
+            for name, value in carrier.local_parameters.items():
                 if name in parameters:
                     overrides.setdefault(name, value)
             started.append((carrier, carrier_url))

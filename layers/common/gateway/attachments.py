@@ -11,3 +11,9 @@ def store(bucket: str, key: str, data: bytes, content_type: str) -> None:
         ContentType=content_type,
         ServerSideEncryption="AES256",
     )
+
+
+def fetch(s3_uri: str) -> bytes:
+    """`s3://bucket/key` -> the object's bytes."""
+    bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
+    return aws_clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()

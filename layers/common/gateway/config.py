@@ -169,6 +169,23 @@ class OrangePlConfig(_EnvModel):
     token_path: str = Field(alias="ORANGE_PL_TOKEN_PATH", default="/oauth/v2/token")
 
 
+class Mm7SubmitConfig(_EnvModel):
+    """The MMSC the `mms` channel submits to, and who the gateway is there. Without an MMSC
+    URL the channel is off: `mms` requests end failed, SMS are unaffected."""
+
+    mmsc_url: str = Field(alias="MM7_MMSC_URL", default="")
+    credentials_secret: str = Field(alias="MM7_MMSC_CREDENTIALS_SECRET", default="")
+    vasp_id: str = Field(alias="MM7_VASP_ID", default="")
+    vas_id: str = Field(alias="MM7_VAS_ID", default="")
+    sender_address: str = Field(alias="MM7_SENDER_ADDRESS", default="")
+    service_code: str = Field(alias="MM7_SERVICE_CODE", default="")
+    mm7_version: str = Field(alias="MM7_VERSION", default="6.8.0")
+    namespace: str = Field(
+        alias="MM7_NAMESPACE",
+        default="http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4",
+    )
+
+
 class Mm7CallbackConfig(_EnvModel):
     credentials_secret: str = Field(alias="MM7_CREDENTIALS_SECRET", min_length=1)
     # Empty: any source address (HTTP Basic still applies).
@@ -208,6 +225,11 @@ def orange_pl_config() -> OrangePlConfig:
 
 
 @cache
+def mm7_submit_config() -> Mm7SubmitConfig:
+    return Mm7SubmitConfig.from_env()
+
+
+@cache
 def mm7_callback_config() -> Mm7CallbackConfig:
     return Mm7CallbackConfig.from_env()
 
@@ -221,5 +243,6 @@ def cache_clear() -> None:
         sender_config,
         receipt_config,
         mm7_callback_config,
+        mm7_submit_config,
     ):
         getter.cache_clear()

@@ -4,6 +4,7 @@ from functools import cache
 
 from gateway.config import (
     mm7_callback_config,
+    mm7_submit_config,
     orange_config,
     orange_pl_config,
     receipt_config,
@@ -12,7 +13,9 @@ from gateway.config import (
 )
 from gateway.inbound import InboundMessages
 from gateway.locks import LeaseLock
+from gateway.mm7.submit import SubmitSettings
 from gateway.mm7_callbacks import Mm7Callbacks
+from gateway.mm7_channel import Mm7Channel
 from gateway.orange.client import OrangeClient
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange_pl.channel import OrangePlChannel
@@ -21,7 +24,7 @@ from gateway.orange_pl.poller import StatusPoller
 from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
-from gateway.sending import Sender
+from gateway.sending import Channel, Sender
 from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
 
@@ -67,15 +70,38 @@ def rate_limiter(account: str) -> SlotRateLimiter:
     return SlotRateLimiter(table_config().table_name, account, rate)
 
 
+def mm7_channel() -> Mm7Channel:
+    config = mm7_submit_config()
+    settings = SubmitSettings(
+        vasp_id=config.vasp_id,
+        vas_id=config.vas_id,
+        sender_address=config.sender_address,
+        service_code=config.service_code,
+        mm7_version=config.mm7_version,
+        namespace=config.namespace,
+    )
+
+    def credentials() -> tuple[str, str]:
+        raw = secret_store().read_json(
+            config.credentials_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
+        )
+        return str(raw.get("username", "")), str(raw.get("password", ""))
+
+    return Mm7Channel(settings=settings, credentials=credentials, mmsc_url=config.mmsc_url)
+
+
 @cache
 def sender() -> Sender:
     sms = OrangeSmsChannel(
         client=orange_client(), tokens=token_store, limiters=rate_limiter, config=orange_config()
     )
+    channels: dict[str, Channel] = {"sms": sms, "orange-pl-mms": OrangePlChannel()}
+    if mm7_submit_config().mmsc_url:
+        channels["mms"] = mm7_channel()
     return Sender(
         repository=repository(),
         tracker=tracker(),
-        channels={"sms": sms, "orange-pl-mms": OrangePlChannel()},
+        channels=channels,
         max_attempts=sender_config().max_attempts,
     )
 

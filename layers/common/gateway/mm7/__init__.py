@@ -1,5 +1,5 @@
-"""MM7 (3GPP TS 23.140) inbound codec: what an MMSC posts to `POST /callbacks/mm7` and what
-the gateway answers. Pure code: no AWS, no HTTP.
+"""MM7 (3GPP TS 23.140) codec, pure code (no AWS, no HTTP): what an MMSC posts to
+`POST /callbacks/mm7` and what the gateway answers, and the SubmitReq the gateway sends.
 
     try:
         request = parse_request(content_type, body)
@@ -33,6 +33,16 @@ from gateway.mm7.statuses import (
     read_reply_update,
     read_status,
 )
+from gateway.mm7.submit import (
+    MalformedResponse,
+    OutboundPart,
+    Outcome,
+    SubmitResult,
+    SubmitSettings,
+    build_submit,
+    classify,
+    parse_submit_response,
+)
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -43,17 +53,25 @@ __all__ = [
     "ContentPart",
     "DeliverRequest",
     "DeliveryReportRequest",
+    "MalformedResponse",
     "Mm7Error",
+    "OutboundPart",
+    "Outcome",
     "ReadReplyRequest",
     "Recipients",
     "Reply",
     "Request",
     "RequestHeader",
     "StatusCode",
+    "SubmitResult",
+    "SubmitSettings",
+    "build_submit",
+    "classify",
     "delivery_report_update",
     "delivery_status",
     "fault",
     "parse_request",
+    "parse_submit_response",
     "read_reply_update",
     "read_status",
     "reply",

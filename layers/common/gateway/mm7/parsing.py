@@ -133,7 +133,7 @@ _READERS: dict[str, Callable[[_Fields, RequestHeader, Body], Request]] = {
 }
 
 
-def _operation(envelope: etree._Element) -> tuple[etree._Element, etree._Element | None]:
+def soap_operation(envelope: etree._Element) -> tuple[etree._Element, etree._Element | None]:
     """The SOAP Body's first element, the MM7 request, and the SOAP Header if there is one."""
     if xml.local_name(envelope) != "Envelope":
         raise Mm7Error(StatusCode.VALIDATION_ERROR, "not a SOAP envelope")
@@ -154,7 +154,7 @@ def parse_request(content_type: str | None, body: bytes) -> Request:
     it (namespace, TransactionID, MM7Version) for the fault to echo.
     """
     message = read_body(content_type, body)
-    operation, soap_header = _operation(xml.parse(message.soap))
+    operation, soap_header = soap_operation(xml.parse(message.soap))
     fields = _Fields(operation)
     header = RequestHeader(
         namespace=xml.namespace(operation),

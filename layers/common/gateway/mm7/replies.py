@@ -5,7 +5,7 @@ with env:mustUnderstand="1", its TransactionID (the seed: "You must return the s
 transaction that was passed in the request or the transaction will not be accepted").
 
 The documents are filled-in templates rather than lxml trees: a tree costs ten times as much
-to build, and every value goes through `_text`, which escapes it and drops the characters XML
+to build, and every value goes through `xml_text`, which escapes it and drops the characters XML
 cannot carry, so the result is well-formed whatever the request held.
 """
 
@@ -53,11 +53,11 @@ class Reply:
     content_type: str = CONTENT_TYPE
 
 
-def _text(value: str) -> str:
+def xml_text(value: str) -> str:
     return escape(_NOT_XML.sub("\ufffd", value[:MAX_TEXT]), _QUOTES)
 
 
-def _namespace(header: RequestHeader | None) -> tuple[str, str]:
+def namespace_prefix(header: RequestHeader | None) -> tuple[str, str]:
     """The namespace to answer in and its prefix: a request in no namespace is answered in none."""
     namespace = DEFAULT_NAMESPACE if header is None else header.namespace
     return namespace, "mm7:" if namespace else ""
@@ -68,23 +68,23 @@ def _response(
 ) -> str:
     version = header.mm7_version if header and header.mm7_version else DEFAULT_VERSION
     return _RESPONSE.format(
-        p=_namespace(header)[1],
+        p=namespace_prefix(header)[1],
         name=name,
-        version=_text(version),
+        version=xml_text(version),
         code=int(status_code),
-        text=_text(status_text),
+        text=xml_text(status_text),
     )
 
 
-def _envelope(header: RequestHeader | None, body: str, http_status: int) -> Reply:
-    namespace, prefix = _namespace(header)
+def envelope(header: RequestHeader | None, body: str, http_status: int) -> Reply:
+    namespace, prefix = namespace_prefix(header)
     transaction = None if header is None else header.transaction_id
     document = _ENVELOPE.format(
         soap=SOAP_ENV,
-        declaration=f' xmlns:mm7="{_text(namespace)}"' if namespace else "",
+        declaration=f' xmlns:mm7="{xml_text(namespace)}"' if namespace else "",
         header=""
         if transaction is None
-        else _HEADER.format(p=prefix, transaction=_text(transaction)),
+        else _HEADER.format(p=prefix, transaction=xml_text(transaction)),
         body=body,
     )
     return Reply(document.encode("utf-8"), http_status)
@@ -98,7 +98,7 @@ def reply(
     """The request's Rsp; 1000 "Success" unless told otherwise (a Rsp may carry a refusal too)."""
     text = status_code.phrase if status_text is None else status_text
     response = _response(request.header, request.RESPONSE, status_code, text)
-    return _envelope(request.header, response, 200)
+    return envelope(request.header, response, 200)
 
 
 def fault(error: Mm7Error) -> Reply:
@@ -109,4 +109,4 @@ def fault(error: Mm7Error) -> Reply:
         phrase=error.status_code.phrase,
         response=_response(error.header, "VASPErrorRsp", error.status_code, error.text),
     )
-    return _envelope(error.header, body, 500)
+    return envelope(error.header, body, 500)
