@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +92,23 @@ def _local(args: argparse.Namespace, console: Console) -> int:
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    from cgw.demo import run_demo  # noqa: PLC0415 - see _local
+    from cgw.demo import receive_mo, run_demo  # noqa: PLC0415 - see _local
     from infra.local.stack import LocalStack, LocalStackOptions  # noqa: PLC0415
 
     # Its own state folder and free ports: a `cgw local` already running is left alone.
-    options = LocalStackOptions(state_dir=args.local_dir / "demo", api_port=0, aws_port=0)
-    console.print("starting the local stack (moto, Orange simulator, functions)…")
+    # Schedules run 60 times as often and Orange PL polls come seconds apart, not minutes.
+    options = LocalStackOptions(
+        state_dir=args.local_dir / "demo",
+        api_port=0,
+        aws_port=0,
+        schedule_speedup=60,
+        parameter_overrides={"OrangePlPollBackoffScale": "0.02"},
+    )
+    console.print("starting the local stack (moto, carrier simulators, functions)…")
     with LocalStack(options) as stack:
         console.print(f"local stack up: API {stack.endpoints['api_url']}, logs in {stack.logs_dir}")
         client = GatewayClient(from_local_dict(dict(stack.endpoints)))
-        ok = run_demo(client, console, timeout=args.timeout)
+        ok = run_demo(client, console, timeout=args.timeout, receive_mo=partial(receive_mo, stack))
     return EXIT_OK if ok else EXIT_FAILED
 
 

@@ -1,16 +1,18 @@
 """`cgw demo`: the whole gateway end to end on the local stack, in a minute.
 
-A mix of SMS goes on the send queue (default sender, a custom sender name, on-net, a
-number the simulator marks undeliverable, a sender name Orange has not approved, an invalid
-request); the table follows each through the status API until it reaches the state it
-should end in. Exit 0 only when every one did.
+A mix goes on the send queue: SMS (default sender, a custom sender name, on-net, a number
+the simulator marks undeliverable, a sender name Orange has not approved, an invalid
+request), two MMS through the MMSC (one it delivers, one it rejects) and an MMS sent through
+Orange Poland to follow by polling; the table follows each through the status API until it
+reaches the state it should end in. Then the MMSC pushes a mobile-originated MMS, which must
+be stored. Exit 0 only when all of it happened.
 """
 
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -18,9 +20,14 @@ from rich.table import Table
 
 from cgw.gateway_client import GatewayClient
 from gateway.masking import mask_msisdn
+from infra.simulators.mmsc import MmscSimulator
+
+if TYPE_CHECKING:
+    from infra.local.stack import LocalStack
 
 FINAL = {"delivered", "rejected", "failed"}
 POLL_SECONDS = 0.5
+PIXEL = "R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="  # a 1x1 GIF
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,16 @@ def demo_messages(run: str) -> list[DemoMessage]:
     def sms(suffix: str, to: str, **fields: Any) -> dict[str, Any]:
         text = fields.pop("text", f"Hello from carrier-gateway ({suffix})")
         return {"id": f"demo-{run}-{suffix}", "channel": "sms", "to": to, "text": text, **fields}
+
+    def mms(suffix: str, to: str) -> dict[str, Any]:
+        return {
+            "id": f"demo-{run}-{suffix}",
+            "channel": "mms",
+            "to": to,
+            "subject": "Your voucher",
+            "text": "Bonjour ! Voici votre bon de réduction.",
+            "attachments": [{"contentType": "image/gif", "base64": PIXEL}],
+        }
 
     return [
         DemoMessage("default sender", sms("default", "+2250700000001"), "delivered"),
@@ -50,6 +67,20 @@ def demo_messages(run: str) -> list[DemoMessage]:
             "rejected",
         ),
         DemoMessage("invalid request", sms("invalid", "not-a-number"), "failed"),
+        DemoMessage("MMS through the MMSC", mms("mms", "+12125550123"), "delivered"),
+        DemoMessage(
+            "MMS to an unknown subscriber", mms("mms-rejected", "+12125550199"), "undelivered"
+        ),
+        DemoMessage(
+            "Orange Poland MMS",
+            {
+                "id": f"demo-{run}-orange-pl",
+                "channel": "orange-pl-mms",
+                "providerMessageId": f"retrieved-demo-{run}",
+                "to": "+48600000001",
+            },
+            "delivered",
+        ),
     ]
 
 
@@ -58,7 +89,12 @@ def settled(status: str | None, expected: str) -> bool:
     return status == expected or status in FINAL
 
 
-def run_demo(client: GatewayClient, console: Console, timeout: float = 120.0) -> bool:
+def run_demo(
+    client: GatewayClient,
+    console: Console,
+    timeout: float = 120.0,
+    receive_mo: Callable[[], tuple[bool, str]] | None = None,
+) -> bool:
     messages = demo_messages(uuid.uuid4().hex[:6])
     client.send(m.request for m in messages)
     console.print(f"queued {len(messages)} messages on {client.endpoints.send_queue_url}")
@@ -74,6 +110,10 @@ def run_demo(client: GatewayClient, console: Console, timeout: float = 120.0) ->
             time.sleep(POLL_SECONDS)
     console.print(_table(messages, statuses, with_history=True))
     ok = all(_status(statuses, m) == m.expected for m in messages)
+    if receive_mo is not None:
+        mo_ok, summary = receive_mo()
+        console.print(f"mobile-originated MMS: {summary}")
+        ok = ok and mo_ok
     console.print(
         "[green]every demo message reached its expected state[/]"
         if ok
@@ -153,3 +193,18 @@ class _Display:
             if self._seen.get(message.label) != status:
                 self._seen[message.label] = status
                 self._console.print(f"  {message.label:<24} {status}")
+
+
+def receive_mo(stack: "LocalStack") -> tuple[bool, str]:
+    """The MMSC simulator pushes a DeliverReq; it must be answered 1000 and stored."""
+    answer = stack.simulator(MmscSimulator).push_deliver(sender="+12125550123", subject="Photo")
+    records = stack.clients.dynamodb().scan(
+        TableName=stack.endpoints["table_name"],
+        FilterExpression="begins_with(pk, :mo)",
+        ExpressionAttributeValues={":mo": {"S": "MO#"}},
+    )["Items"]
+    if answer.status_code != 1000 or not records or not records[0]["published"]["BOOL"]:
+        return False, f"[red]not stored and announced[/] (MMSC got {answer.status_code})"
+    parts = records[0]["parts"]["L"]
+    described = ", ".join(f"{p['M']['contentType']['S']} {p['M']['size']['N']} B" for p in parts)
+    return True, f"[green]stored[/] {records[0]['id']['S']}: {described} in S3, event published"

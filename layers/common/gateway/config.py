@@ -169,6 +169,13 @@ class OrangePlConfig(_EnvModel):
     token_path: str = Field(alias="ORANGE_PL_TOKEN_PATH", default="/oauth/v2/token")
 
 
+class PollingConfig(_EnvModel):
+    """Shared by the sender (the first poll) and the poller (the next ones)."""
+
+    # 1 in production; the local demo compresses the minutes between polls.
+    backoff_scale: PositiveFloat = Field(alias="ORANGE_PL_BACKOFF_SCALE", default=1.0)
+
+
 class Mm7SubmitConfig(_EnvModel):
     """The MMSC the `mms` channel submits to, and who the gateway is there. Without an MMSC
     URL the channel is off: `mms` requests end failed, SMS are unaffected."""
@@ -225,6 +232,11 @@ def orange_pl_config() -> OrangePlConfig:
 
 
 @cache
+def polling_config() -> PollingConfig:
+    return PollingConfig.from_env()
+
+
+@cache
 def mm7_submit_config() -> Mm7SubmitConfig:
     return Mm7SubmitConfig.from_env()
 
@@ -244,5 +256,6 @@ def cache_clear() -> None:
         receipt_config,
         mm7_callback_config,
         mm7_submit_config,
+        polling_config,
     ):
         getter.cache_clear()

@@ -7,6 +7,7 @@ from gateway.config import (
     mm7_submit_config,
     orange_config,
     orange_pl_config,
+    polling_config,
     receipt_config,
     sender_config,
     table_config,
@@ -95,7 +96,8 @@ def sender() -> Sender:
     sms = OrangeSmsChannel(
         client=orange_client(), tokens=token_store, limiters=rate_limiter, config=orange_config()
     )
-    channels: dict[str, Channel] = {"sms": sms, "orange-pl-mms": OrangePlChannel()}
+    pl = OrangePlChannel(backoff_scale=polling_config().backoff_scale)
+    channels: dict[str, Channel] = {"sms": sms, "orange-pl-mms": pl}
     if mm7_submit_config().mmsc_url:
         channels["mms"] = mm7_channel()
     return Sender(
@@ -138,6 +140,7 @@ def orange_pl_poller() -> StatusPoller:
         tracker=tracker(),
         client=OrangePlClient(config.api_url),
         tokens=tokens,
+        backoff_scale=polling_config().backoff_scale,
     )
 
 

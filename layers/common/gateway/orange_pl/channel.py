@@ -10,6 +10,9 @@ PROVIDER = "orange-pl"
 
 
 class OrangePlChannel:
+    def __init__(self, backoff_scale: float = 1.0) -> None:
+        self._scale = backoff_scale
+
     def prepare(self, request: OrangePlMmsRequest) -> Prepared:
         reference = request.provider_message_id
         return Prepared(
@@ -17,5 +20,5 @@ class OrangePlChannel:
             to=request.to or "",
             provider=PROVIDER,
             call=lambda _max_wait: reference,  # nothing to send: the reference is the id
-            fields={"next_poll_at": utc_now(after=backoff(0))},
+            fields={"next_poll_at": utc_now(after=backoff(0, self._scale))},
         )

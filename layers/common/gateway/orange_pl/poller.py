@@ -31,9 +31,9 @@ THEN_EVERY = timedelta(hours=1)
 ROUND_MAX = 200  # when the limit is "unlimited": what one invocation polls at most
 
 
-def backoff(polls: int) -> timedelta:
+def backoff(polls: int, scale: float = 1.0) -> timedelta:
     """How long after the `polls`-th poll (0: the registration) the next one comes."""
-    return BACKOFF[polls] if polls < len(BACKOFF) else THEN_EVERY
+    return (BACKOFF[polls] if polls < len(BACKOFF) else THEN_EVERY) * scale
 
 
 @dataclass
@@ -53,11 +53,13 @@ class StatusPoller:
         tracker: StatusTracker,
         client: OrangePlClient,
         tokens: TokenStore,
+        backoff_scale: float = 1.0,
     ) -> None:
         self._repo = repository
         self._tracker = tracker
         self._client = client
         self._tokens = tokens
+        self._scale = backoff_scale
 
     def run_round(self) -> Round:
         result = Round()
@@ -92,7 +94,7 @@ class StatusPoller:
 
     def _apply(self, message_id: str, raw: str, polls: int) -> int:
         status = normalise(raw)
-        next_at = None if settled(raw) else utc_now(after=backoff(polls + 1))
+        next_at = None if settled(raw) else utc_now(after=backoff(polls + 1, self._scale))
         changes = {"next_poll_at": next_at, "polls": polls + 1}
         if status is None:  # a server error at Orange: nothing learnt, poll again
             self._tracker.touch(message_id, **changes)
@@ -101,7 +103,7 @@ class StatusPoller:
         return int(self._tracker.apply(message_id, update, **changes) == "changed")
 
     def _reschedule(self, message_id: str, polls: int) -> None:
-        next_at = utc_now(after=backoff(polls + 1))
+        next_at = utc_now(after=backoff(polls + 1, self._scale))
         self._tracker.touch(message_id, next_poll_at=next_at, polls=polls + 1)
 
     def _limit_reached(self, result: Round) -> Round:
