@@ -64,6 +64,25 @@ class LocalStackOptions:
     schedule_speedup: float = 10.0
 
 
+def route_bus_to_queue(clients: AwsClients, bus: str) -> str:
+    """Every event on the gateway's bus also lands on a queue, so that a local application
+    (or a test) can read what a subscriber on AWS would get."""
+    sqs, events = clients.sqs(), clients.events()
+    queue_url = sqs.create_queue(QueueName=f"{bus}-local-subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name="local-subscriber",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["carrier-gateway"]}),
+    )
+    events.put_targets(
+        Rule="local-subscriber", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
+    return queue_url
+
+
 class LocalStack:
     """Runs the template's resources and functions locally; a context manager."""
 
@@ -198,6 +217,10 @@ class LocalStack:
 
         self._start_triggers(functions, physical, runtime, clients)
         self._endpoints = self._build_endpoints(template, resolver, carrier_endpoints)
+        if "event_bus" in self._endpoints:
+            self._endpoints["events_queue_url"] = route_bus_to_queue(
+                clients, self._endpoints["event_bus"]
+            )
         self._write_endpoints()
         logger.info(
             "local stack started: api_url=%s aws_endpoint_url=%s endpoints=%s",

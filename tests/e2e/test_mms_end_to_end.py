@@ -2,6 +2,7 @@
 through /callbacks/mm7, and an MO MMS pushed by the MMSC stored and announced."""
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,3 +98,9 @@ def test_an_mo_mms_from_the_mmsc_is_stored(stack: LocalStack) -> None:
         ExpressionAttributeValues={":mo": {"S": "MO#"}},
     )["Items"]
     assert [r["subject"]["S"] for r in records] == ["Photo"]
+    events = stack.clients.sqs().receive_message(
+        QueueUrl=stack.endpoints["events_queue_url"], MaxNumberOfMessages=10
+    )["Messages"]
+    announced = [json.loads(m["Body"]) for m in events]
+    assert [e["detail"]["subject"] for e in announced] == ["Photo"]
+    assert announced[0]["detail-type"] == "InboundMessageReceived"
