@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import requests
 from cfnlint.decode import decode
+from requests.adapters import BaseAdapter
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -56,3 +58,44 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+Answer = tuple[int, Any, dict[str, str]] | Exception
+
+
+class ScriptedAdapter(BaseAdapter):
+    """A requests transport that answers from a script (status, body, headers) or raises:
+    HTTP clients tested without a network. A body that is not bytes or text goes as JSON."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__()
+        self.answer = answer
+        self.requests: list[requests.PreparedRequest] = []
+        self.timeouts: list[Any] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.requests.append(request)
+        self.timeouts.append(kwargs.get("timeout"))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        status, body, headers = self.answer
+        response = requests.Response()
+        response.status_code = status
+        if isinstance(body, bytes):
+            response._content = body
+        else:
+            response._content = (body if isinstance(body, str) else json.dumps(body)).encode()
+        response.headers.update(headers)
+        response.request = request
+        response.url = request.url or ""
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def scripted_session(answer: Answer) -> tuple[requests.Session, ScriptedAdapter]:
+    adapter = ScriptedAdapter(answer)
+    session = requests.Session()
+    session.mount("https://", adapter)
+    return session, adapter

@@ -24,6 +24,14 @@ from infra.simulators.orange_pl import OrangePlSimulator
 LOOPBACK_ALLOWLIST = "127.0.0.1,::1"
 
 
+def client_credentials(prefix: str = "") -> dict[str, str]:
+    """New OAuth client credentials for a simulator (the local stack's own, never reused)."""
+    return {
+        "client_id": f"{prefix}{secrets.token_urlsafe(9)}",
+        "client_secret": secrets.token_urlsafe(24),
+    }
+
+
 class Simulator(Protocol):
     @property
     def url(self) -> str: ...
@@ -86,19 +94,15 @@ class OrangeSms:
 
     def __init__(self) -> None:
         self._simulator: OrangeSimulator | None = None
-        self._credentials = {
-            "client_id": secrets.token_urlsafe(12),
-            "client_secret": secrets.token_urlsafe(24),
-        }
+        self._credentials = client_credentials()
 
     def start_simulator(self, host: str) -> Simulator:
-        simulator = OrangeSimulator(
+        self._simulator = OrangeSimulator(
             client_id=self._credentials["client_id"],
             client_secret=self._credentials["client_secret"],
         )
-        simulator.start(host=host, port=0)
-        self._simulator = simulator
-        return simulator
+        self._simulator.start(host=host, port=0)
+        return self._simulator
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
         endpoints = {"orange_api_url": carrier_url}
@@ -126,10 +130,7 @@ class OrangeSms:
         """The default account's credentials, or a new simulator client for another one."""
         if account == DEFAULT_ACCOUNT:
             return self._credentials
-        credentials = {
-            "client_id": f"{account}-{secrets.token_urlsafe(8)}",
-            "client_secret": secrets.token_urlsafe(24),
-        }
+        credentials = client_credentials(prefix=f"{account}-")
         simulator.add_client(credentials["client_id"], credentials["client_secret"])
         return credentials
 
@@ -144,19 +145,15 @@ class OrangePl:
 
     def __init__(self) -> None:
         self._simulator: OrangePlSimulator | None = None
-        self._credentials = {
-            "client_id": secrets.token_urlsafe(12),
-            "client_secret": secrets.token_urlsafe(24),
-        }
+        self._credentials = client_credentials()
 
     def start_simulator(self, host: str) -> Simulator:
-        simulator = OrangePlSimulator(
+        self._simulator = OrangePlSimulator(
             client_id=self._credentials["client_id"],
             client_secret=self._credentials["client_secret"],
         )
-        simulator.start(host=host, port=0)
-        self._simulator = simulator
-        return simulator
+        self._simulator.start(host=host, port=0)
+        return self._simulator
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
         credentials_secret = gateway.env_value("ORANGE_PL_CREDENTIALS_SECRET")

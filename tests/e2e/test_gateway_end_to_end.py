@@ -2,9 +2,8 @@
 simulator, receipts back through the API front, statuses read through the status API."""
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +12,21 @@ import requests
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
-from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.stack import LocalStack
 from infra.simulators.orange import FaultPlan, OrangeSimulator
+from tests.e2e.support import local_stack, wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    options = LocalStackOptions(
-        template_path=ROOT / "template.yaml",
-        api_port=0,
-        aws_port=0,
-        state_dir=tmp_path_factory.mktemp("local"),
-        stack_name=f"e2e-{uuid.uuid4().hex[:6]}",
+    with local_stack(
+        tmp_path_factory,
+        "sms",
         visibility_timeout=3,
         parameter_overrides={"OrangeCountryAccounts": "MLI=mali"},
-    )
-    with LocalStack(options) as running:
+    ) as running:
         yield running
 
 
@@ -46,15 +40,6 @@ def orange(stack: LocalStack) -> Iterator[OrangeSimulator]:
     simulator = stack.simulator(OrangeSimulator)
     yield simulator
     simulator.set_faults(None)
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def final_statuses(gateway: GatewayClient, expected: dict[str, str]) -> dict[str, Any]:

@@ -2,33 +2,24 @@
 content survives API Gateway's base64 handling byte for byte."""
 
 import json
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from lxml import etree
 
 from gateway.mm7 import DeliverRequest, parse_request
-from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.stack import LocalStack
+from tests.e2e.support import local_stack
 from tests.unit.mm7.corpus import load
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 NS = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    options = LocalStackOptions(
-        template_path=ROOT / "template.yaml",
-        api_port=0,
-        aws_port=0,
-        state_dir=tmp_path_factory.mktemp("local-mm7"),
-        stack_name=f"e2e-mm7-{uuid.uuid4().hex[:6]}",
-    )
-    with LocalStack(options) as running:
+    with local_stack(tmp_path_factory, "mm7") as running:
         yield running
 
 

@@ -3,43 +3,26 @@ through /callbacks/mm7, and an MO MMS pushed by the MMSC stored and announced.""
 
 import base64
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
-from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.stack import LocalStack
 from infra.simulators.mmsc import MmscSimulator
+from tests.e2e.support import local_stack, wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 IMAGE = b"\x89PNG\r\n\x1a\n\x00\xff\xfe--boundary-like--\r\n\x00"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    options = LocalStackOptions(
-        template_path=ROOT / "template.yaml",
-        api_port=0,
-        aws_port=0,
-        state_dir=tmp_path_factory.mktemp("local-mms"),
-        stack_name=f"e2e-mms-{uuid.uuid4().hex[:6]}",
-    )
-    with LocalStack(options) as running:
+    with local_stack(tmp_path_factory, "mms") as running:
         yield running
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 45) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 def test_an_mms_is_submitted_and_followed_to_delivered(stack: LocalStack) -> None:

@@ -4,29 +4,21 @@ scheduled poller against the Orange PL simulator."""
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
-from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.stack import LocalStack
 from infra.simulators.orange_pl import OrangePlSimulator
+from tests.e2e.support import local_stack
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    options = LocalStackOptions(
-        template_path=ROOT / "template.yaml",
-        api_port=0,
-        aws_port=0,
-        state_dir=tmp_path_factory.mktemp("local-pl"),
-        stack_name=f"e2e-pl-{uuid.uuid4().hex[:6]}",
-    )
-    with LocalStack(options) as running:
+    with local_stack(tmp_path_factory, "pl") as running:
         yield running
 
 

@@ -6,7 +6,6 @@ import json
 
 import boto3
 import pytest
-import requests
 
 from gateway.mm7 import SubmitSettings
 from gateway.mm7_channel import Mm7Channel
@@ -14,8 +13,8 @@ from gateway.repository import MessageRepository
 from gateway.sending import Delivery, Result, RetryLater, Sender
 from gateway.status import Status
 from gateway.tracking import StatusTracker
+from tests.support import Answer, ScriptedAdapter, scripted_session
 from tests.unit.mm7.test_submit import fault, submit_rsp
-from tests.unit.test_mm7_client import Answer, ScriptedAdapter
 
 pytestmark = pytest.mark.usefixtures("aws")
 XML = {"Content-Type": "text/xml; charset=utf-8"}
@@ -23,9 +22,7 @@ IMAGE = b"\x89PNG\r\n\x00\xff--x"
 
 
 def sender_with(answer: Answer) -> tuple[Sender, ScriptedAdapter]:
-    adapter = ScriptedAdapter(answer)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, adapter = scripted_session(answer)
     channel = Mm7Channel(
         settings=SubmitSettings(
             vasp_id="vasp", vas_id="vas", sender_address="222111", service_code="s"

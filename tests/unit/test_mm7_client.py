@@ -2,54 +2,24 @@
 scripted adapter)."""
 
 import base64
-from typing import Any
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from gateway.carrier_errors import CarrierError, OutcomeUnknown, Rejected, Unavailable
 from gateway.mm7.submit import SubmitResult
 from gateway.mm7_client import Mm7Client
+from tests.support import Answer, ScriptedAdapter, scripted_session
 from tests.unit.mm7.test_submit import build, fault, submit_rsp
 
 URL = "https://mmsc.test/mm7"
 PASSWORD = "s3cr3t-pw"
 XML = {"Content-Type": "text/xml; charset=utf-8"}
 
-Answer = tuple[int, bytes, dict[str, str]] | Exception
-
-
-class ScriptedAdapter(BaseAdapter):
-    def __init__(self, answer: Answer) -> None:
-        super().__init__()
-        self.answer = answer
-        self.requests: list[requests.PreparedRequest] = []
-        self.timeouts: list[Any] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.requests.append(request)
-        self.timeouts.append(kwargs.get("timeout"))
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        status, body, headers = self.answer
-        response = requests.Response()
-        response.status_code = status
-        response._content = body
-        response.headers.update(headers)
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-    def close(self) -> None:
-        pass
-
 
 def client(answer: Answer) -> tuple[Mm7Client, ScriptedAdapter]:
-    adapter = ScriptedAdapter(answer)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, adapter = scripted_session(answer)
     return Mm7Client(URL, "vasp-user", PASSWORD, session=session), adapter
 
 

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
 from gateway.orange.client import (
@@ -19,39 +18,13 @@ from gateway.orange.client import (
     TokenRejected,
     Unavailable,
 )
-
-
-class ScriptedAdapter(BaseAdapter):
-    def __init__(self, answer: tuple[int, Any, dict[str, str]] | Exception) -> None:
-        super().__init__()
-        self.answer = answer
-        self.requests: list[requests.PreparedRequest] = []
-        self.timeouts: list[Any] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        self.requests.append(request)
-        self.timeouts.append(kwargs.get("timeout"))
-        if isinstance(self.answer, Exception):
-            raise self.answer
-        status, body, headers = self.answer
-        response = requests.Response()
-        response.status_code = status
-        response._content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        response.headers.update(headers)
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-    def close(self) -> None:
-        pass
+from tests.support import ScriptedAdapter, scripted_session
 
 
 def client(
     answer: tuple[int, Any, dict[str, str]] | Exception,
 ) -> tuple[OrangeClient, ScriptedAdapter]:
-    adapter = ScriptedAdapter(answer)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    session, adapter = scripted_session(answer)
     return OrangeClient("https://api.orange.test", session=session), adapter
 
 
