@@ -4,17 +4,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.config import orange_config
 from gateway.observability import logger, metrics, tracer
 from gateway.tokens import refresh_accounts
-from gateway.wiring import token_store
+from gateway.wiring import refreshed_token_stores
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    accounts = orange_config().account_names()
-    outcomes = refresh_accounts({account: token_store(account) for account in accounts})
+    outcomes = refresh_accounts(refreshed_token_stores())
     logger.info("tokens checked", outcomes=outcomes)
     return {"accounts": outcomes}

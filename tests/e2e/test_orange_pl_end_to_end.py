@@ -56,4 +56,7 @@ def test_an_orange_pl_mms_is_polled_to_delivered(stack: LocalStack) -> None:
         assert view["status"] == expected
     assert view["providerStatus"] == "Retrieved"
     assert view["providerMessageId"] == f"retrieved-{message_id}"
-    assert stack.simulator(OrangePlSimulator).stats()["status_calls"] >= 2
+    stats = stack.simulator(OrangePlSimulator).stats()
+    assert stats["status_calls"] >= 2
+    # One token for the account, whoever fetched it first (refresher or poller): reused.
+    assert stats["token_requests"] == 1

@@ -231,6 +231,10 @@ def orange_pl_config() -> OrangePlConfig:
     return OrangePlConfig.from_env()
 
 
+def orange_pl_configured() -> bool:
+    return bool(os.environ.get("ORANGE_PL_CREDENTIALS_SECRET"))
+
+
 @cache
 def polling_config() -> PollingConfig:
     return PollingConfig.from_env()

@@ -7,6 +7,7 @@ from gateway.config import (
     mm7_submit_config,
     orange_config,
     orange_pl_config,
+    orange_pl_configured,
     polling_config,
     receipt_config,
     sender_config,
@@ -30,6 +31,7 @@ from gateway.tokens import TokenStore
 from gateway.tracking import StatusTracker
 
 CALLBACK_SECRET_CACHE_SECONDS = 300
+ORANGE_PL_ACCOUNT = "orange-pl"
 
 
 @cache
@@ -125,23 +127,37 @@ def mm7_credentials() -> tuple[str, str]:
 
 
 @cache
-def orange_pl_poller() -> StatusPoller:
+def orange_pl_token_store() -> TokenStore:
+    """Orange Poland's own account: kept fresh by the token refresher, used by the poller."""
     config = orange_pl_config()
     oauth = OrangeClient(config.api_url, token_path=config.token_path)
-    tokens = TokenStore(
+    return TokenStore(
         token_secret=config.token_secret,
         credentials_secret=config.credentials_secret,
         fetch=lambda c: oauth.fetch_token(c.client_id, c.client_secret),
-        lock=LeaseLock(table_config().table_name, "token#orange-pl"),
+        lock=LeaseLock(table_config().table_name, f"token#{ORANGE_PL_ACCOUNT}"),
         secrets=secret_store(),
     )
+
+
+@cache
+def orange_pl_poller() -> StatusPoller:
     return StatusPoller(
         repository=repository(),
         tracker=tracker(),
-        client=OrangePlClient(config.api_url),
-        tokens=tokens,
+        client=OrangePlClient(orange_pl_config().api_url),
+        tokens=orange_pl_token_store(),
         backoff_scale=polling_config().backoff_scale,
     )
+
+
+def refreshed_token_stores() -> dict[str, TokenStore]:
+    """Every account whose token the refresher keeps: each Orange account, and Orange PL's
+    when the function is configured for it."""
+    stores = {account: token_store(account) for account in orange_config().account_names()}
+    if orange_pl_configured():
+        stores[ORANGE_PL_ACCOUNT] = orange_pl_token_store()
+    return stores
 
 
 def receipt_token() -> str:
