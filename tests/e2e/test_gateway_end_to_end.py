@@ -170,3 +170,28 @@ def test_endpoints_file_is_written_for_the_cli(stack: LocalStack) -> None:
         "orange_dr_url",
     ):
         assert written[key]
+
+
+def test_no_secret_token_password_or_full_number_reaches_a_log(stack: LocalStack) -> None:
+    """Runs last in this module: every function's log of everything above, searched for the
+    values that must never be logged."""
+    secrets = stack.clients.secretsmanager()
+    environment = {k: v for f in stack.functions for k, v in f.environment.items()}
+    forbidden = {stack.endpoints["orange_dr_url"].rsplit("/", 1)[1]}
+    for variable in (
+        "ORANGE_CREDENTIALS_SECRET",
+        "ORANGE_TOKEN_SECRET",
+        "MM7_CREDENTIALS_SECRET",
+        "MM7_MMSC_CREDENTIALS_SECRET",
+        "ORANGE_PL_CREDENTIALS_SECRET",
+    ):
+        raw = json.loads(secrets.get_secret_value(SecretId=environment[variable])["SecretString"])
+        forbidden |= {v for k, v in raw.items() if k != "username" and isinstance(v, str) and v}
+    numbers = {s.recipient.lstrip("+") for s in stack.simulator(OrangeSimulator).sends()}
+    assert numbers  # the tests above sent SMS
+    logs = [p for p in Path(stack.logs_dir).glob("*.log") if p.stat().st_size]
+    assert logs
+    for log in logs:
+        text = log.read_text()
+        for value in forbidden | numbers:
+            assert value not in text, f"{log.name} holds a secret or a full phone number"
