@@ -4,6 +4,7 @@
   cgw demo                  start a local stack, send the demo messages, follow them
   cgw send FILE|-|JSON      queue one send request, or a JSON-lines file of them
   cgw status ID             one message's state and history
+  cgw balance               the latest Orange balance per account and country
 
 Endpoints come from a deployed stack's outputs (--stack NAME) or from the running local
 stack's .local/endpoints.json.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
@@ -28,6 +30,7 @@ from cgw.endpoints import (
     from_stack,
 )
 from cgw.gateway_client import GatewayClient, GatewayError
+from gateway.repository import BalanceRepository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -68,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send", help="queue send requests")
     send.add_argument("source", help="a JSON request, a JSON-lines file, or - for stdin")
     send.set_defaults(run=_send)
+
+    balance = commands.add_parser("balance", help="the latest Orange balance snapshot")
+    balance.add_argument(
+        "--account", action="append", help="an Orange account (repeatable; default: default)"
+    )
+    balance.set_defaults(run=_balance)
 
     status = commands.add_parser("status", help="one message's state and history")
     status.add_argument("id")
@@ -138,6 +147,34 @@ def _requests(source: str) -> Iterator[dict[str, Any]]:
         if not isinstance(request, dict):
             raise ValueError(f"line {number}: a send request is a JSON object")
         yield request
+
+
+def _balance(args: argparse.Namespace, console: Console) -> int:
+    endpoints = _endpoints(args)
+    repository = BalanceRepository(endpoints.table_name, client=endpoints.dynamodb())
+    rows = [row for account in args.account or ["default"] for row in repository.latest(account)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        console.print("no balance snapshot yet (the snapshot runs hourly)")
+        return EXIT_FAILED
+    table = Table(title="Orange SMS balance")
+    for column in ("account", "country", "units", "status", "expires", "days left", "used", "at"):
+        table.add_column(column)
+    for row in sorted(rows, key=lambda r: (r["account"], r["country"])):
+        table.add_row(
+            row["account"],
+            row["country"],
+            str(row["units"]),
+            row.get("status") or "",
+            row.get("expires") or "",
+            row.get("daysToExpiry") or "",
+            str(row.get("used", "")),
+            row["takenAt"],
+        )
+    console.print(table)
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace, console: Console) -> int:

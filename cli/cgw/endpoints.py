@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 DEFAULT_LOCAL_DIR = Path(".local")
@@ -29,6 +30,25 @@ class Endpoints:
     @property
     def local(self) -> bool:
         return self.aws_endpoint_url is not None
+
+    @property
+    def table_name(self) -> str:
+        table = (self.extra or {}).get("table_name") or (self.extra or {}).get("TableName")
+        if not table:
+            raise EndpointsNotFound("the gateway's table name is not among its endpoints")
+        return str(table)
+
+    def dynamodb(self) -> "DynamoDBClient":
+        """A DynamoDB client for this gateway's account (moto's endpoint for the local stack)."""
+        if self.aws_endpoint_url:
+            return boto3.client(
+                "dynamodb",
+                region_name=self.region,
+                endpoint_url=self.aws_endpoint_url,
+                aws_access_key_id=LOCAL_KEY,
+                aws_secret_access_key=LOCAL_KEY,
+            )
+        return boto3.client("dynamodb", region_name=self.region)
 
     def sqs(self) -> "SQSClient":
         """An SQS client for this gateway's account (moto's endpoint for the local stack)."""

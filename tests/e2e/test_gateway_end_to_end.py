@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from cgw import cli
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from infra.local.stack import LocalStack
@@ -170,6 +171,40 @@ def test_endpoints_file_is_written_for_the_cli(stack: LocalStack) -> None:
         "orange_dr_url",
     ):
         assert written[key]
+
+
+def test_the_hourly_balance_snapshot_records_each_country(stack: LocalStack) -> None:
+    [run] = stack.run_schedule("BalanceSnapshotFunction")
+    assert run.error is None
+    items = stack.clients.dynamodb().query(
+        TableName=stack.endpoints["table_name"],
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :latest)",
+        ExpressionAttributeValues={":pk": {"S": "ACCOUNT#default"}, ":latest": {"S": "LATEST#"}},
+    )["Items"]
+    latest = {i["country"]["S"]: int(i["units"]["N"]) for i in items}
+    assert "CIV" in latest
+    assert 0 < latest["CIV"] < 1000  # the simulator's 1,000 units, less what the tests sent
+
+
+def test_the_cli_sends_reads_statuses_and_balances(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local_dir = ["--local-dir", str(stack.options.state_dir), "--json"]
+    message_id = new_id("cli")
+    request = json.dumps(sms(message_id, "+2250700000021"))
+    assert cli.main([*local_dir, "send", request]) == 0
+    assert json.loads(capsys.readouterr().out) == {"queued": 1, "ids": [message_id]}
+
+    def delivered() -> bool:
+        cli.main([*local_dir, "status", message_id])
+        output = capsys.readouterr().out
+        return bool(output) and json.loads(output)["status"] == "delivered"
+
+    wait_for(delivered, "the CLI to show the message delivered")
+    assert cli.main([*local_dir, "status", "never-sent"]) == 1
+    assert cli.main([*local_dir, "balance"]) == 0
+    countries = {row["country"] for row in json.loads(capsys.readouterr().out)}
+    assert "CIV" in countries
 
 
 def test_no_secret_token_password_or_full_number_reaches_a_log(stack: LocalStack) -> None:

@@ -370,3 +370,30 @@ class InboundRepository:
             UpdateExpression="SET published = :yes",
             ExpressionAttributeValues=_to_item({":yes": True}),
         )
+
+
+class BalanceRepository:
+    """`ACCOUNT#{account}`: `BALANCE#{country}#{time}` snapshots and a `LATEST#{country}` copy."""
+
+    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
+        self._table = table_name
+        self._client_instance = client
+
+    @property
+    def _client(self) -> "DynamoDBClient":
+        return self._client_instance or aws_clients.dynamodb()
+
+    def put_snapshot(self, account: str, country: str, taken: str, values: dict[str, Any]) -> None:
+        record = {"account": account, "country": country, "takenAt": taken, **values}
+        expires = int(datetime.fromisoformat(taken).timestamp()) + RETENTION_SECONDS
+        for sk in (f"BALANCE#{country}#{taken}", f"LATEST#{country}"):
+            item = {"pk": f"ACCOUNT#{account}", "sk": sk, **record, "expiresAt": expires}
+            self._client.put_item(TableName=self._table, Item=_to_item(item))
+
+    def latest(self, account: str) -> list[dict[str, Any]]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :latest)",
+            ExpressionAttributeValues=_to_item({":pk": f"ACCOUNT#{account}", ":latest": "LATEST#"}),
+        )
+        return [_from_item(item) for item in response.get("Items", [])]

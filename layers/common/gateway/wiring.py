@@ -2,6 +2,7 @@
 
 from functools import cache
 
+from gateway.balance import BalanceSnapshots
 from gateway.config import (
     mm7_callback_config,
     mm7_submit_config,
@@ -18,13 +19,14 @@ from gateway.locks import LeaseLock
 from gateway.mm7.submit import SubmitSettings
 from gateway.mm7_callbacks import Mm7Callbacks
 from gateway.mm7_channel import Mm7Channel
+from gateway.orange.admin import OrangeAdmin
 from gateway.orange.client import OrangeClient
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange_pl.channel import OrangePlChannel
 from gateway.orange_pl.client import OrangePlClient
 from gateway.orange_pl.poller import StatusPoller
 from gateway.ratelimit import SlotRateLimiter
-from gateway.repository import InboundRepository, MessageRepository
+from gateway.repository import BalanceRepository, InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
 from gateway.sending import Channel, Sender
 from gateway.tokens import TokenStore
@@ -160,6 +162,14 @@ def refreshed_token_stores() -> dict[str, TokenStore]:
     return stores
 
 
+@cache
+def balance_snapshots() -> BalanceSnapshots:
+    return BalanceSnapshots(
+        admin=OrangeAdmin(orange_config().api_url),
+        repository=BalanceRepository(table_config().table_name),
+    )
+
+
 def receipt_token() -> str:
     return secret_store().read_text(
         receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
@@ -178,5 +188,6 @@ def reset() -> None:
         sender,
         mm7_callbacks,
         orange_pl_poller,
+        balance_snapshots,
     ):
         builder.cache_clear()
