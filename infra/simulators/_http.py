@@ -1,18 +1,16 @@
 """Plumbing shared by the carrier simulators.
 
 A WSGI app served on a daemon thread (loopback, port 0 picks a free port), JSON
-responses, an abrupt connection reset for fault injection, a signal wait for the
-simulators' command lines, and phone-number masking for their logs.
+responses, an abrupt connection reset for fault injection, and phone-number masking
+for the simulators' logs. Their command lines are in `_cli`.
 """
 
 import json
 import logging
-import signal
 import socket
 import struct
 import threading
 from collections.abc import Mapping
-from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -95,18 +93,6 @@ def drop_connection(environ: "WSGIEnvironment") -> NoReturn:
     sock.shutdown(socket.SHUT_RDWR)
     # werkzeug treats ConnectionError as a dropped connection: no response, no traceback.
     raise ConnectionAbortedError("connection dropped by fault injection")
-
-
-def wait_for_termination() -> None:
-    """Block the calling (main) thread until SIGINT or SIGTERM arrives."""
-    received = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        received.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
-    received.wait()
 
 
 def mask_number(number: str) -> str:

@@ -4,7 +4,8 @@ The token endpoint takes the client id and secret as HTTP Basic credentials and
 `grant_type=client_credentials`, and answers `{"token_type": "Bearer", "access_token",
 "expires_in"}` with `expires_in` a string of seconds, as Orange's pages show. A protected call
 then carries `Authorization: Bearer <token>`: a missing or unknown token is refused with
-Orange's code 41, an expired one with code 42.
+Orange's code 41, an expired one with code 42. Each client id is an account: `authorize`
+answers the id a token was issued to.
 """
 
 import logging
@@ -24,11 +25,19 @@ logger = logging.getLogger(__name__)
 class TokenIssuer:
     """Issues bearer tokens to known clients and checks them; thread-safe."""
 
-    def __init__(self, clients: Mapping[str, str], *, lifetime: int) -> None:
-        self._clients = dict(clients)  # client id -> secret; never changed, so read unlocked
+    def __init__(
+        self, clients: Mapping[str, str], *, lifetime: int, expires_in_as_number: bool = False
+    ) -> None:
+        self._clients = dict(clients)  # client id -> secret
         self._lifetime = lifetime
+        self._expires_in_as_number = expires_in_as_number
         self._expiry: dict[str, tuple[str, float]] = {}  # token -> (client id, monotonic expiry)
         self._lock = threading.Lock()
+
+    def add_client(self, client_id: str, secret: str) -> None:
+        """Another client (account) that may ask for tokens, or a new secret for one."""
+        with self._lock:
+            self._clients[client_id] = secret
 
     def issue(self, request: Request) -> Response:
         """The token endpoint's whole answer: a token, or Orange's OAuth error."""
@@ -49,8 +58,14 @@ class TokenIssuer:
         with self._lock:
             self._expiry[token] = (auth.username or "", time.monotonic() + self._lifetime)
         logger.info("token issued lifetime=%d", self._lifetime)
+        lifetime = self._lifetime
         return json_response(
-            {"token_type": "Bearer", "access_token": token, "expires_in": str(self._lifetime)}
+            {
+                "token_type": "Bearer",
+                "access_token": token,
+                # The seeds show a string; some clients must also cope with a number.
+                "expires_in": lifetime if self._expires_in_as_number else str(lifetime),
+            }
         )
 
     def authorize(self, request: Request) -> str | Response:
@@ -76,7 +91,8 @@ class TokenIssuer:
             return len(self._expiry)
 
     def _is_client(self, client_id: str | None, secret: str | None) -> bool:
-        expected = self._clients.get(client_id or "")
+        with self._lock:
+            expected = self._clients.get(client_id or "")
         # Constant time: the comparison must not reveal how much of a guess was right.
         return expected is not None and secrets.compare_digest(
             (secret or "").encode(), expected.encode()

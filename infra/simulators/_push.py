@@ -2,8 +2,9 @@
 
 Pushes fall due after a delay and are posted one at a time, in due order, by a
 single worker thread, so the receipts of one message reach the receiver in order.
-A push the receiver does not acknowledge with 200 (or cannot be reached for) is
-retried with exponential backoff, then given up; every outcome is recorded.
+A push the receiver does not acknowledge (by default: with exactly 200; a simulator
+may judge the answer further, see `Pusher`) or cannot be reached for is retried with
+exponential backoff, then given up; every outcome is recorded.
 """
 
 import heapq
@@ -11,7 +12,8 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import requests
 
@@ -20,11 +22,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """One HTTP POST to make."""
+    """One HTTP POST to make: `headers` go with the Content-Type, `auth` is HTTP Basic."""
 
     url: str
     body: bytes
     content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    auth: tuple[str, str] | None = field(default=None, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +43,45 @@ class PushResult:
     finished_at: float
 
 
-class Pusher:
-    """A single worker thread posting scheduled pushes, with retries."""
+Judge = Callable[[Push, requests.Response], str | None]
+"""What is wrong with the receiver's answer to a push; None when it acknowledges it."""
 
-    def __init__(self, *, attempts: int = 4, backoff: float = 0.1, timeout: float = 2.0) -> None:
+
+def post(push: Push, timeout: float) -> requests.Response:
+    """POST `push` once; requests' exceptions are the caller's."""
+    return requests.post(
+        push.url,
+        data=push.body,
+        headers={"Content-Type": push.content_type, **push.headers},
+        auth=push.auth,
+        timeout=timeout,
+    )
+
+
+def http_200(push: Push, response: requests.Response) -> str | None:
+    """The default judge: the receiver must acknowledge with exactly 200, as Orange's receipt
+    docs require."""
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return None
+
+
+class Pusher:
+    """A single worker thread posting scheduled pushes, each retried until `judge` finds no
+    fault with the receiver's answer (or the attempts run out)."""
+
+    def __init__(
+        self,
+        *,
+        attempts: int = 4,
+        backoff: float = 0.1,
+        timeout: float = 2.0,
+        judge: Judge = http_200,
+    ) -> None:
         self._attempts = attempts
         self._backoff = backoff
         self._timeout = timeout
+        self._judge = judge
         self._queue: list[tuple[float, int, Push]] = []
         self._order = itertools.count()  # ties on the due time keep scheduling order
         self._busy = False
@@ -121,15 +157,7 @@ class Pusher:
     def _post(self, push: Push) -> tuple[int | None, str | None]:
         """One attempt: the HTTP status (if any) and why it failed (None on success)."""
         try:
-            response = requests.post(
-                push.url,
-                data=push.body,
-                headers={"Content-Type": push.content_type},
-                timeout=self._timeout,
-            )
+            response = post(push, self._timeout)
         except requests.RequestException as exc:
             return None, type(exc).__name__
-        # The receiver must acknowledge with exactly 200, as Orange's receipt docs require.
-        if response.status_code != 200:
-            return response.status_code, f"HTTP {response.status_code}"
-        return response.status_code, None
+        return response.status_code, self._judge(push, response)

@@ -56,12 +56,10 @@ Assumptions where the seeds are silent:
   whether to send again.
 """
 
-import argparse
 import base64
 import binascii
 import logging
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -84,14 +82,9 @@ from gateway.mm7.model import (
     ContentPart,
     RequestHeader,
 )
-from infra.simulators._faults import Fault, FaultInjector, FaultPlan
-from infra.simulators._http import (
-    ThreadedServer,
-    drop_connection,
-    json_response,
-    mask_number,
-    wait_for_termination,
-)
+from infra.simulators import _cli
+from infra.simulators._faults import Fault, FaultPlan
+from infra.simulators._http import drop_connection, json_response, mask_number
 from infra.simulators._mm7_wire import (
     SERVICE_UNAVAILABLE,
     XML_CONTENT_TYPE,
@@ -107,7 +100,8 @@ from infra.simulators._mm7_wire import (
     related,
     submit_response,
 )
-from infra.simulators._push import Push, Pusher
+from infra.simulators._push import Push, Pusher, http_200, post
+from infra.simulators._simulator import SimulatorBase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -262,30 +256,28 @@ class _Exchange:
     error: str | None  # None: answered 200 with the expected Rsp and StatusCode 1000
 
 
-def _exchange(
-    url: str,
-    auth: tuple[str, str],
-    content_type: str,
-    body: bytes,
-    *,
-    soap_action: str,
-    transaction_id: str,
-    expected: str,
-) -> _Exchange:
-    """POST an MM7 request to the VASP and judge its answer: HTTP 200, the `expected` Rsp,
-    StatusCode 1000 and, if the answer has one, the request's TransactionID (the seed: "You
-    must return the same transaction that was passed in the request")."""
-    headers = {"Content-Type": content_type, "SOAPAction": soap_action}
+def _exchange(push: Push, *, transaction_id: str, expected: str) -> _Exchange:
+    """POST an MM7 request to the VASP and judge its answer (see `_judge`)."""
     try:
-        response = requests.post(url, data=body, headers=headers, auth=auth, timeout=POST_TIMEOUT)
+        response = post(push, POST_TIMEOUT)
     except requests.RequestException as exc:
         return _Exchange(None, None, type(exc).__name__)
+    status_code, error = _judge(response, transaction_id, expected)
+    return _Exchange(response.status_code, status_code, error)
+
+
+def _judge(
+    response: requests.Response, transaction_id: str, expected: str
+) -> tuple[int | None, str | None]:
+    """The answer's MM7 StatusCode, and what is wrong with it: None when it is HTTP 200, the
+    `expected` Rsp, StatusCode 1000 and, if the answer has one, the request's TransactionID (the
+    seed: "You must return the same transaction that was passed in the request")."""
     status = response.status_code
     try:
         answer = read_answer(response.headers.get("Content-Type"), response.content)
     except Mm7Error:
-        return _Exchange(status, None, f"HTTP {status} without a SOAP answer")
-    return _Exchange(status, answer.status_code, _problem(status, answer, transaction_id, expected))
+        return None, f"HTTP {status} without a SOAP answer"
+    return answer.status_code, _problem(status, answer, transaction_id, expected)
 
 
 def _problem(status: int, answer: Answer, transaction_id: str, expected: str) -> str | None:
@@ -303,29 +295,16 @@ def _problem(status: int, answer: Answer, transaction_id: str, expected: str) ->
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _ReportPush(Push):
-    auth: tuple[str, str] = field(repr=False)
-    soap_action: str
     transaction_id: str
     report: DeliveryReport
 
 
-class _ReportPusher(Pusher):
-    """The Pusher, posting as an MMSC: HTTP Basic and SOAPAction, and a report counts as
-    delivered only when the VASP acknowledges it with a DeliveryReportRsp of 1000."""
-
-    def _post(self, push: Push) -> tuple[int | None, str | None]:
-        if not isinstance(push, _ReportPush):
-            return super()._post(push)
-        exchange = _exchange(
-            push.url,
-            push.auth,
-            push.content_type,
-            push.body,
-            soap_action=push.soap_action,
-            transaction_id=push.transaction_id,
-            expected="DeliveryReportRsp",
-        )
-        return exchange.http_status, exchange.error
+def _report_acknowledged(push: Push, response: requests.Response) -> str | None:
+    """A report counts as delivered only when the VASP acknowledges it with a
+    DeliveryReportRsp of 1000."""
+    if not isinstance(push, _ReportPush):
+        return http_200(push, response)
+    return _judge(response, push.transaction_id, "DeliveryReportRsp")[1]
 
 
 _ROUTES: Final = Map(
@@ -343,7 +322,7 @@ _ROUTES: Final = Map(
 )
 
 
-class MmscSimulator:
+class MmscSimulator(SimulatorBase):
     """An MM7 MMSC on loopback; every public method is thread-safe."""
 
     def __init__(
@@ -368,11 +347,8 @@ class MmscSimulator:
         self._namespace = namespace
         self._version = mm7_version
 
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._faults = FaultInjector(seed)
-        self._pusher = _ReportPusher()
-        self._server = ThreadedServer(self._wsgi, name="mmsc-simulator")
+        self._pusher = Pusher(judge=_report_acknowledged, timeout=POST_TIMEOUT)
+        super().__init__(title="mmsc simulator", log=logger, seed=seed, pusher=self._pusher)
         self._counts = _Counts()
         self._transactions = _FIRST_TRANSACTION
         self._submits: list[SubmitRecord] = []
@@ -392,23 +368,6 @@ class MmscSimulator:
         }
 
     # -- lifecycle -------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 = a free port) and start the report worker."""
-        self._server.start(host, port)
-        self._pusher.start()
-        logger.info("mmsc simulator listening url=%s", self._server.url)
-
-    def stop(self) -> None:
-        """Release held requests, stop serving, end the report worker; final."""
-        self._stopping.set()
-        self._server.stop()
-        self._pusher.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
-        return self._server.url
 
     @property
     def mm7_url(self) -> str:
@@ -464,11 +423,6 @@ class MmscSimulator:
         """Wait until no report is pending or in flight; False on timeout."""
         return self._pusher.wait_idle(timeout)
 
-    def set_faults(self, plan: FaultPlan | None = None) -> None:
-        """Inject faults into submits from now on; None clears them."""
-        self._faults.plan = plan or FaultPlan()
-        logger.info("faults set plan=%s", self._faults.plan)
-
     def set_vasp_callback(
         self,
         url: str | None,
@@ -507,15 +461,14 @@ class MmscSimulator:
         content_type, body = deliver_request(
             message, namespace=self._namespace, version=self._version, transaction_id=transaction_id
         )
-        exchange = _exchange(
+        push = Push(
             callback.url,
-            callback.auth,
-            content_type,
             body,
-            soap_action='""',  # the deliver seed's: empty
-            transaction_id=transaction_id,
-            expected="DeliverRsp",
+            content_type,
+            headers={"SOAPAction": '""'},  # the deliver seed's: empty
+            auth=callback.auth,
         )
+        exchange = _exchange(push, transaction_id=transaction_id, expected="DeliverRsp")
         record = DeliverRecord(
             time=time.time(),
             transaction_id=transaction_id,
@@ -672,9 +625,9 @@ class MmscSimulator:
                 callback.url,
                 body,
                 content_type,
-                auth=callback.auth,
                 # The delivery report seed's SOAPAction: the namespace, quoted.
-                soap_action=f'"{self._namespace}"',
+                headers={"SOAPAction": f'"{self._namespace}"'},
+                auth=callback.auth,
                 transaction_id=transaction_id,
                 report=report,
             )
@@ -699,14 +652,6 @@ class MmscSimulator:
         except RuntimeError as error:
             return json_response({"error": str(error)}, 409)
         return json_response(asdict(record))
-
-    def _set_faults_over_http(self, request: Request) -> Response:
-        try:
-            plan = FaultPlan.from_json(request.get_json(silent=True))
-        except ValueError as error:
-            return json_response({"error": str(error)}, 400)
-        self.set_faults(plan)
-        return json_response(asdict(plan))
 
 
 def _soap_response(body: bytes, status: int = 200) -> Response:
@@ -769,11 +714,15 @@ def _part(payload: object) -> ContentPart:
     return ContentPart(payload["content_type"], data, content_id)
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run the MM7 MMSC simulator.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5300)
-    parser.add_argument("--callback-url", help="the VASP's MM7 URL for reports and MO MMs")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    parser = _cli.parser("Run the MM7 MMSC simulator.", port=5300)
+    parser.add_argument(
+        "--callback-url",
+        dest="vasp_callback_url",
+        metavar="CALLBACK_URL",
+        help="the VASP's MM7 URL for reports and MO MMs",
+    )
     parser.add_argument("--username", default=DEFAULT_USERNAME, help="what the VASP submits with")
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
     parser.add_argument("--callback-username", default=DEFAULT_CALLBACK_USERNAME)
@@ -783,32 +732,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--report-framing", choices=["multipart", "xml", "seed"], default="multipart"
     )
     parser.add_argument("--short-code", default=DEFAULT_SHORT_CODE)
-    parser.add_argument("--seed", type=int, help="fault injection RNG seed")
-    return parser.parse_args(argv)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    args = _parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    simulator = MmscSimulator(
-        username=args.username,
-        password=args.password,
-        vasp_callback_url=args.callback_url,
-        callback_username=args.callback_username,
-        callback_password=args.callback_password,
-        report_delay=args.report_delay,
-        report_framing=args.report_framing,
-        short_code=args.short_code,
-        seed=args.seed,
-    )
-    simulator.start(args.host, args.port)
-    try:
-        wait_for_termination()
-    finally:
-        simulator.stop()
-    logger.info("mmsc simulator stopped")
-    return 0
+    return _cli.serve(parser, argv, MmscSimulator, log=logger, name="mmsc simulator")
 
 
 if __name__ == "__main__":

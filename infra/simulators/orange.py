@@ -45,12 +45,9 @@ Assumptions where the seeds are silent:
 - Faults apply to sends only.
 """
 
-import argparse
 import json
 import logging
 import re
-import secrets
-import threading
 import time
 import uuid
 from collections import Counter
@@ -64,14 +61,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.simulators._faults import Fault, FaultInjector, FaultPlan
-from infra.simulators._http import (
-    ThreadedServer,
-    drop_connection,
-    json_response,
-    mask_number,
-    wait_for_termination,
-)
+from infra.simulators import _cli
+from infra.simulators._faults import Fault, FaultPlan
+from infra.simulators._http import drop_connection, json_response, mask_number
+from infra.simulators._oauth import TokenIssuer
 from infra.simulators._orange_admin import (
     INSUFFICIENT_BALANCE,
     OFFER,
@@ -87,13 +80,10 @@ from infra.simulators._orange_wire import (
     InvalidInput,
     OutboundSms,
     delivery_notification,
-    expired_credentials,
     internal_error,
-    invalid_credentials,
     invalid_input,
     method_not_allowed,
     not_found,
-    oauth_error,
     parse_on_net,
     parse_outbound,
     parse_subscription,
@@ -105,6 +95,7 @@ from infra.simulators._orange_wire import (
 )
 from infra.simulators._push import Push, Pusher, PushResult
 from infra.simulators._ratelimit import SlidingWindowLimiter
+from infra.simulators._simulator import SimulatorBase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -192,12 +183,6 @@ class _Counts:
     rejected_policy: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    account: str
-    expires_at: float  # time.monotonic()
-
-
 class _PolicyRefusal(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -241,7 +226,7 @@ _OPEN_ENDPOINTS: Final = frozenset(
 )
 
 
-class OrangeSimulator:
+class OrangeSimulator(SimulatorBase):
     """The Orange SMS API on loopback; every public method is thread-safe."""
 
     def __init__(
@@ -263,24 +248,22 @@ class OrangeSimulator:
     ) -> None:
         if any(not _SENDER_NAME.fullmatch(name) for name in allowed_sender_names):
             raise ValueError("sender names are 1-11 letters, digits or spaces")
-        # client id -> secret: each client is an account with its own rate window.
-        self._clients = {client_id: client_secret}
-        self._token_lifetime = token_lifetime
-        self._expires_in_as_number = expires_in_as_number
+        # Each client is an account with its own rate window: a token's account is its client id.
+        self._tokens = TokenIssuer(
+            {client_id: client_secret},
+            lifetime=token_lifetime,
+            expires_in_as_number=expires_in_as_number,
+        )
         self._receipt_delay = receipt_delay
         self._duplicate_receipts = duplicate_receipts
         self._allowed_sender_names = frozenset(allowed_sender_names)
         self._default_sender_name = default_sender_name
         self._contracts_shape = contracts_shape
 
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._limiter = SlidingWindowLimiter(rate_per_second)
-        self._faults = FaultInjector(seed)
         self._pusher = Pusher()
-        self._server = ThreadedServer(self._wsgi, name="orange-simulator")
+        super().__init__(title="orange simulator", log=logger, seed=seed, pusher=self._pusher)
+        self._limiter = SlidingWindowLimiter(rate_per_second)
         self._counts = _Counts()
-        self._tokens: dict[str, _Token] = {}
         self._sends: list[SendRecord] = []
         self._sent_texts: set[tuple[str, str]] = set()
         self._notify_url = notify_url
@@ -303,25 +286,6 @@ class OrangeSimulator:
             "sim_stats": lambda request: json_response(self.stats()),
             "sim_sends": lambda request: json_response([asdict(s) for s in self.sends()]),
         }
-
-    # -- lifecycle -------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 = a free port) and start the receipt worker."""
-        self._server.start(host, port)
-        self._pusher.start()
-        logger.info("orange simulator listening url=%s", self._server.url)
-
-    def stop(self) -> None:
-        """Release held requests, stop serving, end the receipt worker; final."""
-        self._stopping.set()
-        self._server.stop()
-        self._pusher.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
-        return self._server.url
 
     # -- inspection and control ------------------------------------------------
 
@@ -355,22 +319,13 @@ class OrangeSimulator:
         """Wait until no receipt is pending or in flight; False on timeout."""
         return self._pusher.wait_idle(timeout)
 
-    def set_faults(self, plan: FaultPlan | None = None) -> None:
-        """Inject faults into sends from now on; None clears them."""
-        self._faults.plan = plan or FaultPlan()
-        logger.info("faults set plan=%s", self._faults.plan)
-
     def expire_tokens(self) -> int:
         """Make every issued token expired; returns how many there were."""
-        now = time.monotonic()
-        with self._lock:
-            self._tokens = {key: _Token(t.account, now) for key, t in self._tokens.items()}
-            return len(self._tokens)
+        return self._tokens.expire_all()
 
     def add_client(self, client_id: str, client_secret: str) -> None:
         """Another Orange account (developer app) with its own credentials and rate window."""
-        with self._lock:
-            self._clients[client_id] = client_secret
+        self._tokens.add_client(client_id, client_secret)
 
     def set_notify_url(self, url: str | None) -> None:
         """Where receipts of later sends go (None: nowhere), as the portal form sets it."""
@@ -412,20 +367,12 @@ class OrangeSimulator:
 
     def _authorize(self, request: _ApiRequest) -> Response | None:
         """Check the bearer token; None when it is valid (its account is then set)."""
-        auth = request.authorization
-        token = auth.token if auth is not None and auth.type == "bearer" else None
-        with self._lock:
-            issued = self._tokens.get(token or "")
-            expired = issued is not None and issued.expires_at <= time.monotonic()
-            if issued is None or expired:
+        account = self._tokens.authorize(request)
+        if isinstance(account, Response):
+            with self._lock:
                 self._counts.rejected_401 += 1
-        if issued is None:
-            logger.info("bearer token refused code=41")
-            return invalid_credentials()
-        if expired:
-            logger.info("bearer token refused code=42")
-            return expired_credentials()
-        request.account = issued.account
+            return account
+        request.account = account
         return None
 
     def _refuse_input(self, error: InvalidInput) -> Response:
@@ -439,40 +386,7 @@ class OrangeSimulator:
     def _issue_token(self, request: _ApiRequest) -> Response:
         with self._lock:
             self._counts.token_requests += 1
-        auth = request.authorization
-        if (
-            auth is None
-            or auth.type != "basic"
-            or not self._is_client(auth.username, auth.password)
-        ):
-            logger.info("token refused error=invalid_client")
-            return oauth_error(401, "invalid_client", "Client authentication failed.")
-        if request.form.get("grant_type") != "client_credentials":
-            logger.info("token refused error=unsupported_grant_type")
-            return oauth_error(
-                400, "unsupported_grant_type", "Only grant_type=client_credentials is supported."
-            )
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._tokens[token] = _Token(
-                auth.username or "", time.monotonic() + self._token_lifetime
-            )
-        logger.info("token issued lifetime=%d", self._token_lifetime)
-        lifetime = self._token_lifetime
-        return json_response(
-            {
-                "token_type": "Bearer",
-                "access_token": token,
-                # The seeds show a string; some clients must also cope with a number.
-                "expires_in": lifetime if self._expires_in_as_number else str(lifetime),
-            }
-        )
-
-    def _is_client(self, client_id: str | None, secret: str | None) -> bool:
-        expected = self._clients.get(client_id or "")
-        return expected is not None and secrets.compare_digest(
-            (secret or "").encode(), expected.encode()
-        )
+        return self._tokens.issue(request)
 
     # -- sending ---------------------------------------------------------------
 
@@ -637,25 +551,14 @@ class OrangeSimulator:
     def _contracts_in(self, country: str | None) -> list[Contract]:
         return [c for iso3, c in sorted(self._contracts.items()) if country in (None, iso3)]
 
-    # -- control ---------------------------------------------------------------
-
-    def _set_faults_over_http(self, request: _ApiRequest) -> Response:
-        try:
-            plan = FaultPlan.from_json(request.get_json(silent=True))
-        except ValueError as error:
-            return json_response({"error": str(error)}, 400)
-        self.set_faults(plan)
-        return json_response(asdict(plan))
-
 
 def _subscription_url(request: Request, subscription_id: str) -> str:
     return f"{request.host_url}smsmessaging/v1/outbound/subscriptions/{subscription_id}"
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Run the Orange SMS API simulator.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5100)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    parser = _cli.parser("Run the Orange SMS API simulator.", port=5100)
     parser.add_argument("--notify-url", help="where delivery receipts are POSTed")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
@@ -663,31 +566,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
     parser.add_argument("--receipt-delay", type=float, default=0.3, help="seconds")
     parser.add_argument("--contracts-shape", choices=["mea", "mali"], default="mea")
-    parser.add_argument("--seed", type=int, help="fault injection RNG seed")
-    return parser.parse_args(argv)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    args = _parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    simulator = OrangeSimulator(
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        rate_per_second=args.rate_per_second,
-        token_lifetime=args.token_lifetime,
-        notify_url=args.notify_url,
-        receipt_delay=args.receipt_delay,
-        contracts_shape=args.contracts_shape,
-        seed=args.seed,
-    )
-    simulator.start(args.host, args.port)
-    try:
-        wait_for_termination()
-    finally:
-        simulator.stop()
-    logger.info("orange simulator stopped")
-    return 0
+    return _cli.serve(parser, argv, OrangeSimulator, log=logger, name="orange simulator")
 
 
 if __name__ == "__main__":

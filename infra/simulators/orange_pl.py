@@ -42,11 +42,9 @@ Assumptions where the seed is silent:
   code 1, as on Orange's other APIs. Faults apply to status calls only.
 """
 
-import argparse
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypedDict
@@ -55,13 +53,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.simulators._faults import Fault, FaultInjector, FaultPlan
-from infra.simulators._http import (
-    ThreadedServer,
-    drop_connection,
-    json_response,
-    wait_for_termination,
-)
+from infra.simulators import _cli
+from infra.simulators._faults import Fault, FaultPlan
+from infra.simulators._http import drop_connection, json_response
 from infra.simulators._oauth import TokenIssuer
 from infra.simulators._orange_wire import (
     internal_error,
@@ -69,6 +63,7 @@ from infra.simulators._orange_wire import (
     not_found,
     too_many_requests,
 )
+from infra.simulators._simulator import SimulatorBase
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -190,7 +185,7 @@ _ROUTES: Final = Map(
 _PROTECTED_ENDPOINTS: Final = frozenset({"status", "limit"})
 
 
-class OrangePlSimulator:
+class OrangePlSimulator(SimulatorBase):
     """Orange Poland's MMSDeliveryStatus API on loopback; every public method is thread-safe."""
 
     def __init__(
@@ -206,10 +201,7 @@ class OrangePlSimulator:
             raise ValueError("limit must not be negative")
         self._tokens = TokenIssuer({client_id: client_secret}, lifetime=token_lifetime)
         self._limit = limit
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._faults = FaultInjector(seed)
-        self._server = ThreadedServer(self._wsgi, name="orange-pl-simulator")
+        super().__init__(title="orange pl simulator", log=logger, seed=seed)
         self._counts = _Counts()
         self._messages: dict[str, _Message] = {}
         self._used = 0
@@ -224,23 +216,6 @@ class OrangePlSimulator:
             "sim_reset_limit": lambda request: json_response({"used": self.reset_limit()}),
             "sim_stats": lambda request: json_response(self.stats()),
         }
-
-    # -- lifecycle -------------------------------------------------------------
-
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 = a free port)."""
-        self._server.start(host, port)
-        logger.info("orange pl simulator listening url=%s", self._server.url)
-
-    def stop(self) -> None:
-        """Release held requests and stop serving; final."""
-        self._stopping.set()
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
-        return self._server.url
 
     # -- inspection and control ------------------------------------------------
 
@@ -271,11 +246,6 @@ class OrangePlSimulator:
             self._messages[message_id] = _Message(chosen)
         logger.info("message registered id=%s steps=%d", message_id, len(chosen))
         return chosen
-
-    def set_faults(self, plan: FaultPlan | None = None) -> None:
-        """Inject faults into status calls from now on; None clears them."""
-        self._faults.plan = plan or FaultPlan()
-        logger.info("faults set plan=%s", self._faults.plan)
 
     def expire_tokens(self) -> int:
         """Make every issued token expired; returns how many there were."""
@@ -395,51 +365,20 @@ class OrangePlSimulator:
             return json_response({"error": str(error)}, 400)
         return json_response({"id": message_id, "script": list(chosen)}, 201)
 
-    def _set_faults_over_http(self, request: Request) -> Response:
-        try:
-            plan = FaultPlan.from_json(request.get_json(silent=True))
-        except ValueError as error:
-            return json_response({"error": str(error)}, 400)
-        self.set_faults(plan)
-        return json_response(asdict(plan))
-
 
 def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Run the Orange Poland MMSDeliveryStatus simulator."
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5200)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT or SIGTERM, then shut down cleanly."""
+    parser = _cli.parser("Run the Orange Poland MMSDeliveryStatus simulator.", port=5200)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
     parser.add_argument("--limit", type=int, help="status calls allowed (default: unlimited)")
-    parser.add_argument("--seed", type=int, help="fault injection RNG seed")
-    return parser.parse_args(argv)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    args = _parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    simulator = OrangePlSimulator(
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        token_lifetime=args.token_lifetime,
-        limit=args.limit,
-        seed=args.seed,
-    )
-    simulator.start(args.host, args.port)
-    try:
-        wait_for_termination()
-    finally:
-        simulator.stop()
-    logger.info("orange pl simulator stopped")
-    return 0
+    return _cli.serve(parser, argv, OrangePlSimulator, log=logger, name="orange pl simulator")
 
 
 if __name__ == "__main__":

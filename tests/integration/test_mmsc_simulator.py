@@ -3,15 +3,9 @@
 import base64
 import dataclasses
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, Literal
 
 import pytest
 import requests
@@ -27,15 +21,18 @@ from gateway.mm7 import (
     parse_request,
     reply,
 )
-from infra.simulators._http import ThreadedServer
 from infra.simulators.mmsc import DEFAULT_PARTS, ContentPart, FaultPlan, MmscSimulator
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from tests.integration.simulator_support import (
+    TIMEOUT,
+    Endpoint,
+    command_line,
+    running,
+    simulators,
+    wait_for_stats,
+)
 
 pytestmark = pytest.mark.integration
 
-TIMEOUT = 5.0
 NS6 = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4"
 NS5 = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-5-MM7-1-2"
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -50,21 +47,17 @@ WRONG_TRANSACTION: Final = "wrong-transaction"
 Answer = int | StatusCode | Mm7Error | Literal["wrong-transaction"]
 
 
-class Vasp:
+class Vasp(Endpoint):
     """A tiny VASP endpoint: checks HTTP Basic, reads each post with the gateway's codec and
     answers with the gateway's reply, or with `answers` in turn; records what it read."""
 
     def __init__(self, answers: Sequence[Answer] = (), auth: tuple[str, str] = CALLBACK_AUTH):
+        super().__init__(name="test-vasp", path="/callbacks/mm7")
         self.requests: list[Any] = []  # DeliveryReportRequest | DeliverRequest, acknowledged
         self.headers: list[dict[str, str]] = []
         self.attempts = 0
         self._answers = deque(answers)
         self._auth = auth
-        self._lock = threading.Lock()
-        self._server = ThreadedServer(self._app, name="test-vasp")
-
-    def _app(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
-        return self._answer(Request(environ))(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
         auth = request.authorization
@@ -92,16 +85,6 @@ class Vasp:
             return Response(status=answer)
         return Response(built.body, status=built.http_status, content_type=built.content_type)
 
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return f"{self._server.url}/callbacks/mm7"
-
     def reports(self) -> list[DeliveryReportRequest]:
         with self._lock:
             return [r for r in self.requests if isinstance(r, DeliveryReportRequest)]
@@ -109,38 +92,19 @@ class Vasp:
 
 @pytest.fixture
 def make_sim() -> Iterator[MakeSim]:
-    started: list[MmscSimulator] = []
-
-    def make(**kwargs: Any) -> MmscSimulator:
-        kwargs.setdefault("report_delay", 0.05)
-        sim = MmscSimulator(**kwargs)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
+    with simulators(MmscSimulator, report_delay=0.05) as make:
+        yield make
 
 
 @pytest.fixture
 def vasp() -> Iterator[Vasp]:
-    vasp = Vasp()
-    vasp.start()
-    yield vasp
-    vasp.stop()
+    with running(Vasp()) as vasp:
+        yield vasp
 
 
 @pytest.fixture
 def sim(make_sim: MakeSim) -> MmscSimulator:
     return make_sim()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 # -- building a SubmitReq by hand (the gateway's builder is not written yet) -------------
@@ -468,13 +432,10 @@ def test_report_framings_all_read_by_the_gateway(
 
 def test_a_report_not_acknowledged_with_1000_is_retried(make_sim: MakeSim) -> None:
     flaky = Vasp(answers=[500, StatusCode.SERVER_ERROR, Mm7Error(StatusCode.SERVER_ERROR, "busy")])
-    flaky.start()
-    try:
+    with running(flaky):
         sim = make_sim(vasp_callback_url=flaky.url)
         post_submit(sim, submit_xml(to=["12125550199"], content_href=None))
         assert sim.wait_for_reports(TIMEOUT)
-    finally:
-        flaky.stop()
 
     assert flaky.attempts == 4
     [record] = sim.reports()
@@ -485,13 +446,10 @@ def test_a_report_not_acknowledged_with_1000_is_retried(make_sim: MakeSim) -> No
 
 def test_a_report_answered_with_another_transaction_id_is_retried(make_sim: MakeSim) -> None:
     confused = Vasp(answers=[WRONG_TRANSACTION])
-    confused.start()
-    try:
+    with running(confused):
         sim = make_sim(vasp_callback_url=confused.url)
         post_submit(sim, submit_xml(to=["12125550199"], content_href=None))
         assert sim.wait_for_reports(TIMEOUT)
-    finally:
-        confused.stop()
 
     [record] = sim.reports()
     assert (record.delivered, record.attempts, record.error) == (True, 2, None)
@@ -499,13 +457,10 @@ def test_a_report_answered_with_another_transaction_id_is_retried(make_sim: Make
 
 def test_reports_refused_for_wrong_credentials_are_given_up(make_sim: MakeSim) -> None:
     strict = Vasp(auth=("someone", "else"))
-    strict.start()
-    try:
+    with running(strict):
         sim = make_sim(vasp_callback_url=strict.url)
         post_submit(sim, submit_xml(to=["12125550199"], content_href=None))
         assert sim.wait_for_reports(TIMEOUT)
-    finally:
-        strict.stop()
 
     [record] = sim.reports()
     assert (record.delivered, record.http_status, record.error) == (
@@ -584,12 +539,9 @@ def test_deliver_over_http_with_given_parts(make_sim: MakeSim, vasp: Vasp) -> No
 
 def test_a_refused_deliver_is_recorded_with_its_status_code(make_sim: MakeSim) -> None:
     refusing = Vasp(answers=[Mm7Error(StatusCode.VALIDATION_ERROR, "no")])
-    refusing.start()
-    try:
+    with running(refusing):
         sim = make_sim(vasp_callback_url=refusing.url)
         record = sim.push_deliver(sender="12125550123", parts=[ContentPart("text/plain", b"x")])
-    finally:
-        refusing.stop()
 
     assert (record.http_status, record.status_code, record.error) == (500, 4004, "HTTP 500")
     assert sim.delivers() == [record]
@@ -710,26 +662,7 @@ def test_seeded_faults_replay_identically(make_sim: MakeSim) -> None:
 
 
 def test_command_line_serves_until_sigterm() -> None:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "infra.simulators.mmsc", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with command_line("infra.simulators.mmsc") as (process, port):
         assert wait_for_stats(f"http://127.0.0.1:{port}/_sim/stats")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
-    finally:
-        process.kill()  # a no-op once it has exited
-        process.wait(timeout=TIMEOUT)
-
-
-def wait_for_stats(url: str) -> bool:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            return requests.get(url, timeout=1).status_code == 200
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    return False

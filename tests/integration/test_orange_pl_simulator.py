@@ -3,23 +3,28 @@
 import calendar
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from infra.simulators.orange_pl import FaultPlan, OrangePlSimulator
+from tests.integration import simulator_support
+from tests.integration.simulator_support import (
+    TIMEOUT,
+    TOO_MANY,
+    WITHOUT_A_VALID_BEARER,
+    bearer_of,
+    command_line,
+    simulators,
+    wait_for_stats,
+)
 
 pytestmark = pytest.mark.integration
 
-TIMEOUT = 5.0
 STATUS_PATH = "/Messaging/v1/MMSDeliveryStatus"
 # The seed's bodies, exactly.
 INVALID = {
@@ -27,29 +32,14 @@ INVALID = {
     "message": "Invalid credentials",
     "description": "The requested service needs credentials, but the ones provided were invalid.",
 }
-TOO_MANY = {
-    "code": 53,
-    "message": "Too many requests",
-    "description": "The application has made too many calls and has exceeded the rate limit "
-    "for this service.",
-}
 
 MakeSim = Callable[..., OrangePlSimulator]
 
 
 @pytest.fixture
 def make_sim() -> Iterator[MakeSim]:
-    started: list[OrangePlSimulator] = []
-
-    def make(**kwargs: Any) -> OrangePlSimulator:
-        sim = OrangePlSimulator(**kwargs)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
+    with simulators(OrangePlSimulator) as make:
+        yield make
 
 
 @pytest.fixture
@@ -58,13 +48,12 @@ def sim(make_sim: MakeSim) -> OrangePlSimulator:
 
 
 def request_token(sim: OrangePlSimulator, version: str = "v2", **kwargs: Any) -> requests.Response:
-    kwargs.setdefault("auth", ("local-pl-client", "local-pl-secret"))
-    kwargs.setdefault("data", {"grant_type": "client_credentials"})
-    return requests.post(f"{sim.url}/oauth/{version}/token", timeout=TIMEOUT, **kwargs)
+    url = f"{sim.url}/oauth/{version}/token"
+    return simulator_support.request_token(url, ("local-pl-client", "local-pl-secret"), **kwargs)
 
 
 def bearer(sim: OrangePlSimulator) -> dict[str, str]:
-    return {"Authorization": f"Bearer {request_token(sim).json()['access_token']}"}
+    return bearer_of(request_token(sim))
 
 
 def status_call(
@@ -134,11 +123,7 @@ def test_token_refusals(
 # -- bearer tokens -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic bG9jYWw6eA=="}],
-    ids=["missing", "unknown", "not-bearer"],
-)
+@WITHOUT_A_VALID_BEARER
 def test_calls_without_a_valid_token_get_the_seeds_401(
     sim: OrangePlSimulator, headers: dict[str, str]
 ) -> None:
@@ -399,34 +384,8 @@ def test_unknown_paths_and_methods_get_orange_errors(sim: OrangePlSimulator) -> 
     assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, 61)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_for_stats(url: str) -> bool:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            return requests.get(url, timeout=1).status_code == 200
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    return False
-
-
 def test_command_line_serves_until_sigterm() -> None:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "infra.simulators.orange_pl", "--port", str(port), "--limit", "5"],
-        cwd=Path(__file__).resolve().parents[2],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with command_line("infra.simulators.orange_pl", "--limit", "5") as (process, port):
         assert wait_for_stats(f"http://127.0.0.1:{port}/_sim/stats")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
-    finally:
-        process.kill()  # a no-op once it has exited
-        process.wait(timeout=TIMEOUT)

@@ -1,31 +1,34 @@
 """The Orange SMS API simulator over real HTTP on loopback."""
 
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from infra.simulators._http import ThreadedServer
 from infra.simulators.orange import FaultPlan, OrangeSimulator
-
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+from tests.integration import simulator_support
+from tests.integration.simulator_support import (
+    TIMEOUT,
+    TOO_MANY,
+    WITHOUT_A_VALID_BEARER,
+    Endpoint,
+    bearer_of,
+    command_line,
+    free_port,
+    running,
+    simulators,
+    wait_for_stats,
+)
 
 pytestmark = pytest.mark.integration
 
-TIMEOUT = 5.0
 SENDER = "2250000"
 SEND_PATH = f"/smsmessaging/v1/outbound/tel%3A%2B{SENDER}/requests"
 SUBSCRIBE_PATH = f"/smsmessaging/v1/outbound/tel%3A%2B{SENDER}/subscriptions"
@@ -35,41 +38,23 @@ EXPIRED = {
     "description": "The requested service needs credentials, and the ones provided were "
     "out-of-date.",
 }
-TOO_MANY = {
-    "code": 53,
-    "message": "Too many requests",
-    "description": "The application has made too many calls and has exceeded the rate limit "
-    "for this service.",
-}
 
 MakeSim = Callable[..., OrangeSimulator]
 
 
-class Receiver:
+class Receiver(Endpoint):
     """A tiny receipt endpoint: answers `replies` in turn, then 200, and records every POST."""
 
     def __init__(self, replies: Sequence[int] = ()) -> None:
+        super().__init__(name="test-receipt-receiver", path="/orange/dr")
         self.posts: list[tuple[int, dict[str, Any]]] = []
         self._replies = deque(replies)
-        self._lock = threading.Lock()
-        self._server = ThreadedServer(self._app, name="test-receipt-receiver")
 
-    def _app(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
-        request = Request(environ)
+    def _answer(self, request: Request) -> Response:
         with self._lock:
             status = self._replies.popleft() if self._replies else 200
             self.posts.append((status, request.get_json()))
-        return Response(status=status)(environ, start_response)
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return f"{self._server.url}/orange/dr"
+        return Response(status=status)
 
     def statuses(self, resource_id: str) -> list[str]:
         """Acknowledged delivery statuses of one message, in arrival order."""
@@ -83,18 +68,8 @@ class Receiver:
 
 @pytest.fixture
 def make_sim() -> Iterator[MakeSim]:
-    started: list[OrangeSimulator] = []
-
-    def make(**kwargs: Any) -> OrangeSimulator:
-        kwargs.setdefault("receipt_delay", 0.05)
-        sim = OrangeSimulator(**kwargs)
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield make
-    for sim in started:
-        sim.stop()
+    with simulators(OrangeSimulator, receipt_delay=0.05) as make:
+        yield make
 
 
 @pytest.fixture
@@ -104,27 +79,17 @@ def sim(make_sim: MakeSim) -> OrangeSimulator:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    receiver.start()
-    yield receiver
-    receiver.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    with running(Receiver()) as receiver:
+        yield receiver
 
 
 def request_token(sim: OrangeSimulator, **kwargs: Any) -> requests.Response:
-    kwargs.setdefault("auth", ("local-client", "local-secret"))
-    kwargs.setdefault("data", {"grant_type": "client_credentials"})
-    return requests.post(f"{sim.url}/oauth/v3/token", timeout=TIMEOUT, **kwargs)
+    url = f"{sim.url}/oauth/v3/token"
+    return simulator_support.request_token(url, ("local-client", "local-secret"), **kwargs)
 
 
 def bearer(sim: OrangeSimulator) -> dict[str, str]:
-    return {"Authorization": f"Bearer {request_token(sim).json()['access_token']}"}
+    return bearer_of(request_token(sim))
 
 
 def sms_body(to: str = "22507000012", text: str = "Hello!", **fields: Any) -> dict[str, Any]:
@@ -226,11 +191,7 @@ def test_token_requires_the_client_credentials_grant(sim: OrangeSimulator) -> No
 # -- bearer tokens -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic bG9jYWw6eA=="}],
-    ids=["missing", "unknown", "not-bearer"],
-)
+@WITHOUT_A_VALID_BEARER
 def test_send_without_a_valid_token_is_code_41(
     sim: OrangeSimulator, headers: dict[str, str]
 ) -> None:
@@ -506,13 +467,10 @@ def test_duplicate_receipts_posts_each_status_twice(make_sim: MakeSim, receiver:
 
 def test_a_refused_receipt_is_retried_until_acknowledged(make_sim: MakeSim) -> None:
     flaky = Receiver(replies=[500, 204])  # the seeds want exactly 200
-    flaky.start()
-    try:
+    with running(flaky):
         sim = make_sim(notify_url=flaky.url)
         send(sim, bearer(sim), sms_body(to="22507000099"))
         assert sim.wait_for_receipts(TIMEOUT)
-    finally:
-        flaky.stop()
 
     assert [status for status, _ in flaky.posts] == [500, 204, 200]
     [result] = sim.receipts()
@@ -584,14 +542,11 @@ def test_receipts_follow_the_latest_subscription_until_it_is_deleted(
 ) -> None:
     headers = bearer(sim)
     other = Receiver()
-    other.start()
-    try:
+    with running(other):
         subscribe(sim, headers, other.url)
         latest = subscribe(sim, headers, receiver.url).json()["deliveryReceiptSubscription"]
         send(sim, headers, sms_body(to="22507000099"))
         assert sim.wait_for_receipts(TIMEOUT)
-    finally:
-        other.stop()
     assert (len(other.posts), len(receiver.posts)) == (0, 1)
 
     subscription_id = latest["resourceURL"].rsplit("/", 1)[1]
@@ -792,26 +747,7 @@ def test_unknown_paths_and_methods_get_orange_errors(sim: OrangeSimulator) -> No
 
 
 def test_command_line_serves_until_sigterm() -> None:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "infra.simulators.orange", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with command_line("infra.simulators.orange") as (process, port):
         assert wait_for_stats(f"http://127.0.0.1:{port}/_sim/stats")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
-    finally:
-        process.kill()  # a no-op once it has exited
-        process.wait(timeout=TIMEOUT)
-
-
-def wait_for_stats(url: str) -> bool:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        try:
-            return requests.get(url, timeout=1).status_code == 200
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    return False

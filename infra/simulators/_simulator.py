@@ -1,0 +1,79 @@
+"""What every carrier simulator is built on: its server, its lifecycle and its faults."""
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from werkzeug.wrappers import Request, Response
+
+from infra.simulators._faults import FaultInjector, FaultPlan
+from infra.simulators._http import ThreadedServer, json_response
+from infra.simulators._push import Pusher
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class SimulatorBase:
+    """A carrier API served on loopback by `_wsgi`, with a seeded fault injector and, for a
+    simulator that calls back (receipts, reports), the `Pusher` that posts the callbacks.
+
+    `_lock` guards the subclass's state; `_stopping` is set by `stop()`, so that answers held
+    by a `timeout` fault are released.
+    """
+
+    def __init__(
+        self, *, title: str, log: logging.Logger, seed: int | None, pusher: Pusher | None = None
+    ) -> None:
+        self._title = title  # for logs and the server thread's name, e.g. "orange simulator"
+        self._log = log
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._faults = FaultInjector(seed)
+        self._callback_pusher = pusher
+        self._server = ThreadedServer(self._wsgi, name=title.replace(" ", "-"))
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0 = a free port) and start the callback worker, if any."""
+        self._server.start(host, port)
+        if self._callback_pusher is not None:
+            self._callback_pusher.start()
+        self._log.info("%s listening url=%s", self._title, self._server.url)
+
+    def stop(self) -> None:
+        """Release held requests, stop serving, end the callback worker, if any; final."""
+        self._stopping.set()
+        self._server.stop()
+        if self._callback_pusher is not None:
+            self._callback_pusher.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
+        return self._server.url
+
+    # -- faults ----------------------------------------------------------------
+
+    def set_faults(self, plan: FaultPlan | None = None) -> None:
+        """Inject faults into the carrier calls the simulator's module names (sends, submits,
+        status calls) from now on; None clears them."""
+        self._faults.plan = plan or FaultPlan()
+        self._log.info("faults set plan=%s", self._faults.plan)
+
+    def _set_faults_over_http(self, request: Request) -> Response:
+        """POST /_sim/faults: a JSON FaultPlan, echoed; 400 naming what is wrong with it."""
+        try:
+            plan = FaultPlan.from_json(request.get_json(silent=True))
+        except ValueError as error:
+            return json_response({"error": str(error)}, 400)
+        self.set_faults(plan)
+        return json_response(asdict(plan))
+
+    # -- WSGI ------------------------------------------------------------------
+
+    def _wsgi(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        raise NotImplementedError
