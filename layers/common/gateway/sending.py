@@ -123,7 +123,7 @@ class Sender:
             prepared = self._channel(request).prepare(request)
         except InvalidRequest as exc:
             return self._refuse(delivery, str(exc))
-        logger.append_keys(message_id=message_id)
+        logger.thread_safe_append_keys(message_id=message_id)
         message = self._claim(message_id, request, prepared)
         if message is None:
             return Result.DUPLICATE
