@@ -1,19 +1,11 @@
-"""Sender: send requests from the SQS queue, each through its channel, with partial batch
-failures.
+"""Sender: send requests from the SQS queue, each through Orange, with partial batch failures."""
 
-A batch's records are handled concurrently (powertools' AsyncBatchProcessor, each record's
-blocking work on a thread): a record waiting for one Orange account's next rate slot must not
-hold up a record for another account, or the accounts could not each use their whole
-allowance.
-"""
-
-import asyncio
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
-    AsyncBatchProcessor,
+    BatchProcessor,
     EventType,
-    async_process_partial_response,
+    process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -25,11 +17,11 @@ from gateway.send_queue import backoff_seconds, postpone, requeue
 from gateway.sending import Delivery, RetryLater
 from gateway.wiring import sender
 
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def handle(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    logger.thread_safe_clear_keys()
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    logger.remove_keys(["message_id"])
     receive_count = int(record.attributes.approximate_receive_count)
     delivery = Delivery(
         body=record.body,
@@ -49,15 +41,10 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> str:
         raise
 
 
-async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    return await asyncio.to_thread(handle, record, lambda_context)
-
-
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    sender()  # built once, before the records' threads race to build it
-    return async_process_partial_response(
+    return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
