@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv requirements lint typecheck cfn build test test-unit test-integration test-e2e local demo bench clean
+.PHONY: help venv requirements lint typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP) ## mypy (strict)
-	$(BIN)/mypy layers/common/gateway functions cli infra tests
+	$(BIN)/mypy layers/common/gateway functions cli infra tests bench
 
 cfn: $(STAMP) ## cfn-lint and sam validate --lint
 	$(BIN)/python -m infra.requirements --check
@@ -60,6 +60,9 @@ demo: $(STAMP) ## start the local stack, send the demo messages, exit 0 when eac
 
 bench: $(STAMP) ## benchmarks -> bench/results.json and docs/BENCHMARKS.md
 	$(BIN)/python -m bench
+
+reliability: $(STAMP) ## fault-injection run, 1,000 SMS on the local stack (exit 1 on a violation)
+	$(BIN)/python -m bench --only reliability
 
 clean: ## remove build output and the virtualenv
 	rm -rf .aws-sam .local $(VENV) *.egg-info

@@ -15,7 +15,6 @@ on each side keep both the window before it and the window after it within the r
 """
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -59,10 +58,6 @@ class SlotRateLimiter:
         self._client_instance = client
         self._clock = clock
         self._sleep = sleep
-        # The slot after the last this process claimed: threads sharing the limiter start
-        # there instead of losing a conditional put on every slot another thread took.
-        self._hint = 0
-        self._hint_lock = threading.Lock()
 
     @property
     def _client(self) -> "DynamoDBClient":
@@ -82,8 +77,6 @@ class SlotRateLimiter:
             if not self._claim(first, span):
                 first += 1
                 continue
-            with self._hint_lock:
-                self._hint = max(self._hint, first + span)
             wait = start - self._clock()
             if wait > 0:
                 metrics.add_metric(name="ThrottledWaitMs", unit="Milliseconds", value=wait * 1000)
@@ -93,8 +86,7 @@ class SlotRateLimiter:
             first = max(first + 1, self._next_slot())
 
     def _next_slot(self) -> int:
-        with self._hint_lock:
-            return max(math.floor(self._clock() / self.slot_seconds) + 1, self._hint)
+        return math.floor(self._clock() / self.slot_seconds) + 1
 
     def _claim(self, first: int, span: int) -> bool:
         """Claim slots first .. first + span - 1, all or none."""

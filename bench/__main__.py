@@ -1,0 +1,108 @@
+"""`python -m bench [--only NAME] [--quick]`: run the benchmarks, write bench/results.json and
+regenerate docs/BENCHMARKS.md from it.
+
+With `--only`, the other benchmarks' entries in results.json are kept, so the document always
+shows the latest figures of each. Each entry carries its date and the machine it ran on.
+The exit status is 1 when a benchmark failed or the reliability run found a violation.
+"""
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import mm7_parse, reliability, sender_throughput
+from bench.report import render
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+DOCS = ROOT / "docs" / "BENCHMARKS.md"
+
+type Benchmark = Callable[[bool], dict[str, Any]]  # quick -> figures
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "mm7_parse": lambda quick: mm7_parse.run(),  # already takes a few seconds
+    "sender_throughput": sender_throughput.run,
+    "reliability": reliability.run,
+}
+
+logger = logging.getLogger("bench")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logger.setLevel(logging.INFO)
+    results = _load() if args.only else {}
+    entries: dict[str, Any] = results.setdefault("benchmarks", {})
+    for name in args.only or BENCHMARKS:
+        entries[name] = run_benchmark(name, quick=args.quick)
+    results["updated"] = _now()
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    DOCS.parent.mkdir(exist_ok=True)
+    DOCS.write_text(render(results))
+    logger.info("wrote %s and %s", RESULTS.relative_to(ROOT), DOCS.relative_to(ROOT))
+    failed = [name for name in args.only or BENCHMARKS if _failed(entries[name])]
+    if failed:
+        logger.error("failed or with violations: %s", ", ".join(failed))
+    return 1 if failed else 0
+
+
+def run_benchmark(name: str, *, quick: bool) -> dict[str, Any]:
+    """One benchmark's entry: when, where, how long, and its figures (or its error)."""
+    logger.info("running %s%s", name, " (quick)" if quick else "")
+    entry: dict[str, Any] = {"date": _now(), "quick": quick, "machine": machine()}
+    started = time.monotonic()
+    try:
+        entry["figures"] = BENCHMARKS[name](quick)
+    except Exception as exc:  # recorded and reported; the other benchmarks still run
+        logger.exception("%s failed", name)
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+    entry["seconds"] = round(time.monotonic() - started, 1)
+    logger.info("%s done in %.0f s", name, entry["seconds"])
+    return entry
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on: cores, Python, and how busy the machine was at the start
+    (other work on the same cores slows the local stack)."""
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _failed(entry: dict[str, Any]) -> bool:
+    return "error" in entry or bool(entry.get("figures", {}).get("violations"))
+
+
+def _load() -> dict[str, Any]:
+    if not RESULTS.exists():
+        return {}
+    loaded: dict[str, Any] = json.loads(RESULTS.read_text())
+    return loaded
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--only", action="append", choices=sorted(BENCHMARKS), help="run this one (repeatable)"
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
