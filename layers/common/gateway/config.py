@@ -139,6 +139,8 @@ class OrangeConfig(_EnvModel):
 class SenderConfig(_EnvModel):
     queue_url: str = Field(alias="SEND_QUEUE_URL", min_length=1)
     max_attempts: int = Field(alias="SEND_MAX_ATTEMPTS", default=5, ge=1)
+    # The sender's timeout plus a margin (see sending.DEFAULT_SEND_LEASE_SECONDS).
+    send_lease_seconds: PositiveFloat = Field(alias="SEND_LEASE_SECONDS", default=40.0)
 
 
 class ReceiptConfig(_EnvModel):

@@ -11,8 +11,10 @@ A channel (Orange SMS, MM7, ...) only prepares its call and raises the outcomes 
 `gateway.carrier_errors`; what each outcome means for the message is decided here, once.
 """
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -41,6 +43,9 @@ SOURCE = "gateway"
 OUTCOME_UNKNOWN = "outcome of send unknown"
 # Keep this much of the invocation for recording the result after the carrier answers.
 TIME_RESERVE_SECONDS = 5.0
+# Longer than a sender invocation can live (its timeout): a send mark older than this was
+# left by an invocation that died.
+DEFAULT_SEND_LEASE_SECONDS = 40.0
 HELD_ACCOUNT_DELAY = 900
 THROTTLED_DELAY = 2
 
@@ -110,11 +115,13 @@ class Sender:
         tracker: StatusTracker,
         channels: Mapping[str, Channel],
         max_attempts: int,
+        send_lease_seconds: float = DEFAULT_SEND_LEASE_SECONDS,
     ) -> None:
         self._repo = repository
         self._tracker = tracker
         self._channels = channels
         self._max_attempts = max_attempts
+        self._send_lease = send_lease_seconds
 
     def process(self, delivery: Delivery) -> Result:
         try:
@@ -128,8 +135,23 @@ class Sender:
         if message is None:
             return Result.DUPLICATE
         if message.send_started_at is not None:
-            return self._outcome_unknown(message_id, "the previous attempt died mid-send")
+            return self._interrupted(message)
         return self._send(message, prepared, delivery)
+
+    def _interrupted(self, message: Message) -> Result:
+        """The send mark is set: another invocation is sending it right now (SQS redelivered
+        the request early), or one died mid-send. Only an invocation's timeout tells them
+        apart: until the lease has run out, wait without using an attempt."""
+        started = datetime.fromisoformat(message.send_started_at or "")
+        age = (datetime.now(UTC) - started).total_seconds()
+        if age < self._send_lease:
+            raise RetryLater(
+                "another invocation may still be sending it",
+                message_id=message.id,
+                delay=math.ceil(self._send_lease - age) + 1,
+                counted=False,
+            )
+        return self._outcome_unknown(message.id, "the previous attempt died mid-send")
 
     # ---------------------------------------------------------------- steps
     def _channel(self, request: SendRequest) -> Channel:

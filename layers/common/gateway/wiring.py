@@ -109,6 +109,7 @@ def sender() -> Sender:
         tracker=tracker(),
         channels=channels,
         max_attempts=sender_config().max_attempts,
+        send_lease_seconds=sender_config().send_lease_seconds,
     )
 
 
