@@ -65,19 +65,24 @@ def run_benchmark(name: str, *, quick: bool) -> dict[str, Any]:
         logger.exception("%s failed", name)
         entry["error"] = f"{type(exc).__name__}: {exc}"
     entry["seconds"] = round(time.monotonic() - started, 1)
+    entry["machine"]["load_average_1m_end"] = _load_average()
     logger.info("%s done in %.0f s", name, entry["seconds"])
     return entry
 
 
 def machine() -> dict[str, Any]:
     """What the figures depend on: cores, Python, and how busy the machine was at the start
-    (other work on the same cores slows the local stack)."""
+    (other work on the same cores slows the local stack; the end's load is added after)."""
     return {
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
-        "load_average_1m": round(os.getloadavg()[0], 2),
+        "load_average_1m": _load_average(),
     }
+
+
+def _load_average() -> float:
+    return round(os.getloadavg()[0], 2)
 
 
 def _failed(entry: dict[str, Any]) -> bool:

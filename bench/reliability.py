@@ -48,9 +48,10 @@ DEFAULT_FAULTS = FaultPlan(
     # Just past the gateway's read timeout: it gives up while the SMS is already sent.
     timeout_seconds=READ_TIMEOUT + 1,
 )
-# Shorter than a batch that meets a held answer (over READ_TIMEOUT), longer than a usual one:
-# SQS redelivers requests while their first delivery is still being worked on.
-VISIBILITY_TIMEOUT = 8
+# Longer than a usual batch (ten records at a few per second), shorter than one that also
+# meets a held answer (READ_TIMEOUT more): SQS then redelivers requests whose first delivery
+# is still being worked on.
+VISIBILITY_TIMEOUT = 15
 STATUS_SECONDS = 120.0
 NEEDS_REASON = frozenset({"unknown", "failed"})
 

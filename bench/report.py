@@ -42,8 +42,9 @@ def _provenance(entry: Mapping[str, Any], command: str) -> str:
     size = "quick sizes" if entry["quick"] else "full size"
     return (
         f"Measured {entry['date']} ({size}, {entry['seconds']:.0f} s) on {machine['cores']} "
-        f"cores, Python {machine['python']}, {machine['platform']}, 1-minute load average "
-        f"{machine['load_average_1m']} at the start. Command: `{command}`."
+        f"cores, Python {machine['python']}, {machine['platform']}; 1-minute load average "
+        f"{machine['load_average_1m']} at the start, {machine.get('load_average_1m_end', '?')} "
+        f"at the end. Command: `{command}`."
     )
 
 
@@ -96,6 +97,11 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
         ("403 code 53", lambda r: r["rejected_53"], "sends the simulator refused for the cap"),
         ("drain", lambda r: f"{r['drain_seconds']} s", "first request queued to last send"),
         ("final statuses", lambda r: _counts(r["statuses"]), "read through the status API"),
+        (
+            "not delivered, by reason",
+            lambda r: _counts(r["not_delivered"]),
+            "the gateway's reason for each message that did not end delivered",
+        ),
         ("duplicate sends", lambda r: r["duplicate_sends"], "a (recipient, text) sent twice"),
         (
             "invocation time per SMS",

@@ -99,6 +99,12 @@ def measure_throughput(
         raise RuntimeError("the simulator accepted none of the SMS")
     views = final_views(gateway, [r["id"] for r in requests_], STATUS_SECONDS)
     statuses = Counter(view["status"] if view else "missing" for view in views.values())
+    # Why any message did not end delivered: the gateway's reason, kept for diagnosis.
+    not_delivered = Counter(
+        f"{view['status']}: {view.get('reason')}" if view else "missing"
+        for view in views.values()
+        if not view or view["status"] != "delivered"
+    )
     return {
         "sms": len(requests_),
         "settled": settled,
@@ -110,7 +116,8 @@ def measure_throughput(
         **_drain_figures(stack, len(routes), len(requests_), max(s.time for s in sends) - started),
         **_counter_figures(before, orange.stats()),
         "statuses": dict(statuses),
-        "all_delivered": statuses == Counter({"delivered": len(requests_)}),
+        "all_delivered": not not_delivered,
+        "not_delivered": dict(not_delivered.most_common()),
         "host_cpu_share": round(host_cpu_share, 2),
     }
 
