@@ -18,7 +18,10 @@ standard library doing the same work) it is given as a ratio measured in the sam
 The local-stack benchmarks run the whole gateway on this machine: one process hosts moto
 (as AWS), the Orange simulator, the API front and the SQS pollers, and each function runs in
 its own worker processes. On a small machine that one process, not the gateway, can set the
-pace: the throughput section reports how much of a core it used.
+pace: the throughput section reports how much of a core it used, and how much of the run
+moto spent in DynamoDB transactions (which cost it a copy of the whole table each, while no
+other DynamoDB request is served). The machine may also run other work: each section gives
+the load average at its start and end.
 """
 
 
@@ -114,6 +117,15 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
             "host process CPU",
             lambda r: f"{r['host_cpu_share']:.0%} of a core",
             "the stack's own process (moto, simulator, API front, pollers)",
+        ),
+        (
+            "moto TransactWriteItems",
+            lambda r: (
+                f"{r['moto_transaction_share']:.0%} of the run "
+                f"({r['moto_transactions']} x {r['moto_transaction_ms']} ms)"
+            ),
+            "local only: moto deep-copies the whole table per transaction and the stack "
+            "serves one DynamoDB request at a time, so nothing else is served meanwhile",
         ),
         ("token requests", lambda r: r["token_requests"], "during the run (fetched before it)"),
         (

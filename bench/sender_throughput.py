@@ -17,13 +17,18 @@ import bisect
 import json
 import logging
 import os
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import requests
+from moto.dynamodb.models import DynamoDBBackend
 
 from bench.local import (
     CIV,
@@ -88,11 +93,13 @@ def measure_throughput(
     requests_ = sms_requests("throughput", routes, per_account)
     logger.info("throughput: %d SMS through %d account(s)", len(requests_), len(routes))
     started, cpu_started = time.time(), time.process_time()
-    gateway.send(requests_)
-    settled = settle(stack, SETTLE_SECONDS)
+    with moto_transaction_clock() as transactions:
+        gateway.send(requests_)
+        settled = settle(stack, SETTLE_SECONDS)
+    elapsed = time.time() - started
     # This process hosts moto, the simulator, the API front and the pollers: near 1.0 (one
     # core, under the GIL) it, not the gateway, set the pace.
-    host_cpu_share = (time.process_time() - cpu_started) / (time.time() - started)
+    host_cpu_share = (time.process_time() - cpu_started) / elapsed
     texts = {str(r["text"]) for r in requests_}
     sends = [s for s in orange.sends() if s.text in texts]
     if not sends:
@@ -119,6 +126,9 @@ def measure_throughput(
         "all_delivered": not not_delivered,
         "not_delivered": dict(not_delivered.most_common()),
         "host_cpu_share": round(host_cpu_share, 2),
+        "moto_transactions": transactions.calls,
+        "moto_transaction_ms": round(1000 * transactions.seconds / max(transactions.calls, 1)),
+        "moto_transaction_share": round(transactions.seconds / elapsed, 2),
     }
 
 
@@ -218,6 +228,37 @@ def measure_dynamodb_requests(
         "total": round(operations.total() / count, 2),
         "by_operation": {op: round(n / count, 2) for op, n in sorted(operations.items())},
     }
+
+
+@dataclass
+class TransactionTime:
+    calls: int = 0
+    seconds: float = 0.0
+
+
+@contextmanager
+def moto_transaction_clock() -> Iterator[TransactionTime]:
+    """Time moto (in this process) spends in DynamoDB TransactWriteItems over a `with` block.
+
+    moto deep-copies the whole table on each call (for its rollback), and the local stack
+    serves one DynamoDB request at a time, so no other request is served meanwhile: a cost
+    of the local stack that grows with the table, not one DynamoDB has.
+    """
+    spent = TransactionTime()
+    lock = threading.Lock()
+    original = DynamoDBBackend.transact_write_items
+
+    def timed(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        started = time.perf_counter()
+        try:
+            original(backend, transact_items)
+        finally:
+            with lock:
+                spent.calls += 1
+                spent.seconds += time.perf_counter() - started
+
+    with patch.object(DynamoDBBackend, "transact_write_items", timed):
+        yield spent
 
 
 class MotoRecording:
