@@ -85,10 +85,9 @@ def local_stack(
 def _forgetting_moto_copies() -> Iterator[None]:
     """Keep the stack's moto (in this process) from exhausting memory.
 
-    moto lists every DynamoDB model object it ever made, for its dashboard, and each
-    TransactWriteItems deep-copies the whole table first (moto 5.2, dynamodb/models):
-    over a few hundred SMS the listed copies take gigabytes. Emptying the lists now and then
-    frees them; the tables themselves are not touched.
+    moto lists every DynamoDB model object it ever made, for its dashboard: every version of
+    every item, and every copy a transaction keeps for its rollback. Emptying the lists now
+    and then frees them; the tables themselves are not touched.
     """
     stop = threading.Event()
 

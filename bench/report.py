@@ -19,9 +19,10 @@ The local-stack benchmarks run the whole gateway on this machine: one process ho
 (as AWS), the Orange simulator, the API front and the SQS pollers, and each function runs in
 its own worker processes. On a small machine that one process, not the gateway, can set the
 pace: the throughput section reports how much of a core it used, and how much of the run
-moto spent in DynamoDB transactions (which cost it a copy of the whole table each, while no
-other DynamoDB request is served). The machine may also run other work: each section gives
-the load average at its start and end.
+moto spent in DynamoDB transactions (the local stack serves one DynamoDB request at a time,
+so none is served meanwhile; `infra/local/moto_dynamodb.py` explains why, and why its
+transactions keep a copy of the items they touch only). The machine may also run other work:
+each section gives the load average at its start and end.
 """
 
 
@@ -124,8 +125,8 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
                 f"{r['moto_transaction_share']:.0%} of the run "
                 f"({r['moto_transactions']} x {r['moto_transaction_ms']} ms)"
             ),
-            "local only: moto deep-copies the whole table per transaction and the stack "
-            "serves one DynamoDB request at a time, so nothing else is served meanwhile",
+            "local only: the stack serves one DynamoDB request at a time, so nothing else "
+            "is served meanwhile",
         ),
         ("token requests", lambda r: r["token_requests"], "during the run (fetched before it)"),
         (

@@ -1,27 +1,22 @@
-"""Sender: send requests from the SQS queue, each through Orange, with partial batch failures."""
+"""Sender: send requests from the SQS queue through their carriers, with partial batch
+failures; each carrier account's records in their own lane (`gateway.lanes`)."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gateway.config import sender_config
+from gateway.lanes import process_in_lanes
 from gateway.observability import logger, metrics, tracer
 from gateway.send_queue import backoff_seconds, postpone, requeue
 from gateway.sending import Delivery, RetryLater
 from gateway.wiring import sender
 
-processor = BatchProcessor(event_type=EventType.SQS)
-
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    logger.remove_keys(["message_id"])
+    logger.thread_safe_remove_keys(["message_id"])
     receive_count = int(record.attributes.approximate_receive_count)
     delivery = Delivery(
         body=record.body,
@@ -45,6 +40,4 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return process_in_lanes(event, context, record_handler=record_handler, lane_of=sender().lane)

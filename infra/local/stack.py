@@ -6,18 +6,15 @@ callbacks and credentials, the SQS pollers, the scheduler; then `<state_dir>/end
 `stop` undoes it all in reverse and removes endpoints.json, which describes a running stack.
 """
 
-import functools
 import json
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from infra.local.api import ApiFront, build_routes
@@ -31,6 +28,7 @@ from infra.local.functions import (
     read_functions,
 )
 from infra.local.intrinsics import NO_VALUE, Physical, Resolver, as_text
+from infra.local.moto_dynamodb import adapt_moto_dynamodb
 from infra.local.resources import create_resources
 from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
@@ -65,26 +63,6 @@ class LocalStackOptions:
     visibility_timeout: int | None = None
     # Schedules run this many times as often as on AWS (rate(5 minutes) -> every 30 s).
     schedule_speedup: float = 10.0
-
-
-_DYNAMODB_LOCK = threading.Lock()
-
-
-def serialize_dynamodb() -> None:
-    """One DynamoDB request at a time in moto's server. moto's TransactWriteItems deep-copies
-    each table for its rollback while other request threads write to it, which fails with
-    "dictionary changed size during iteration"; DynamoDB itself has no such limit."""
-    handler = DynamoHandler.call_action
-    if getattr(handler, "serialized", False):
-        return
-
-    @functools.wraps(handler)
-    def call_action(self: DynamoHandler) -> Any:
-        with _DYNAMODB_LOCK:
-            return handler(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def route_bus_to_queue(clients: AwsClients, bus: str) -> str:
@@ -212,7 +190,7 @@ class LocalStack:
         options = self.options
         template = Template.load(options.template_path)
 
-        serialize_dynamodb()
+        adapt_moto_dynamodb()
         self._moto = ThreadedMotoServer(
             ip_address=options.host, port=options.aws_port, verbose=False
         )

@@ -10,7 +10,7 @@ import pytest
 from gateway.config import OrangeConfig
 from gateway.lifecycle import StatusUpdate
 from gateway.locks import LeaseLock
-from gateway.model import utc_now
+from gateway.model import Message, utc_now
 from gateway.orange.client import (
     AccountBlocked,
     OutboundSms,
@@ -219,6 +219,33 @@ def test_no_answer_from_orange_is_never_resent(world: World) -> None:
     assert message is not None
     assert message.status is Status.UNKNOWN
     assert (message.progress.reason or "").startswith("outcome of send unknown")
+
+
+def test_a_new_message_is_stored_marked_as_being_sent_in_one_write(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The send mark goes with the message's first write: no second write before the call."""
+    at_call: list[Message | None] = []
+    saves: list[object] = []
+
+    def save(*args: object) -> bool:
+        saves.append(args)
+        return True
+
+    monkeypatch.setattr(world.repo, "save", save)
+
+    def look(_: OutboundSms) -> str:
+        at_call.append(world.repo.get("m-1"))
+        return "res-1"
+
+    world.orange.script = [look]
+    world.deliver(sms())
+    [stored] = at_call
+    assert stored is not None
+    assert stored.status is Status.ACCEPTED
+    assert stored.send_started_at is not None
+    assert stored.attempts == 1
+    assert saves == []
 
 
 def test_a_send_that_died_after_the_carrier_call_is_not_resent(world: World) -> None:

@@ -4,6 +4,7 @@ Built lazily, never at import: the client must see the invocation's environment 
 tests, moto's patching, which only covers clients created after it starts).
 """
 
+import threading
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -18,26 +19,32 @@ if TYPE_CHECKING:
 
 # Fail fast and let the caller's retry policy (SQS redelivery, the carrier's retry) decide.
 BOTO_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard"})
+# boto3's default session is not safe to build from two threads at once (the sender's lanes).
+_BUILD_LOCK = threading.Lock()
 
 
 @cache
 def dynamodb() -> "DynamoDBClient":
-    return boto3.client("dynamodb", config=BOTO_CONFIG)
+    with _BUILD_LOCK:
+        return boto3.client("dynamodb", config=BOTO_CONFIG)
 
 
 @cache
 def sqs() -> "SQSClient":
-    return boto3.client("sqs", config=BOTO_CONFIG)
+    with _BUILD_LOCK:
+        return boto3.client("sqs", config=BOTO_CONFIG)
 
 
 @cache
 def s3() -> "S3Client":
-    return boto3.client("s3", config=BOTO_CONFIG)
+    with _BUILD_LOCK:
+        return boto3.client("s3", config=BOTO_CONFIG)
 
 
 @cache
 def events() -> "EventBridgeClient":
-    return boto3.client("events", config=BOTO_CONFIG)
+    with _BUILD_LOCK:
+        return boto3.client("events", config=BOTO_CONFIG)
 
 
 def reset() -> None:

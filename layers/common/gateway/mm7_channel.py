@@ -47,6 +47,9 @@ class Mm7Channel:
         self._mmsc_url = mmsc_url
         self._session = session or requests.Session()  # kept: connections are reused
 
+    def lane(self, request: MmsRequest) -> str:
+        return "mms"
+
     def prepare(self, request: MmsRequest) -> Prepared:
         """Checked now, so that a request the MMSC could never take fails at once."""
         try:

@@ -106,6 +106,10 @@ class Channel(Protocol):
         """The request ready to send; InvalidRequest when it can never be sent."""
         ...
 
+    def lane(self, request: Any) -> str:
+        """Requests in one lane share a carrier limit (an account's rate)."""
+        ...
+
 
 class Sender:
     def __init__(
@@ -123,6 +127,15 @@ class Sender:
         self._max_attempts = max_attempts
         self._send_lease = send_lease_seconds
 
+    def lane(self, body: str) -> str:
+        """The lane of a batch this request travels in (see `gateway.lanes`): requests for
+        different carrier accounts never wait for each other's rate slots."""
+        try:
+            request = parse_send_request(body)
+            return self._channel(request).lane(request)
+        except InvalidRequest:
+            return "invalid"
+
     def process(self, delivery: Delivery) -> Result:
         try:
             request = parse_send_request(delivery.body)
@@ -131,12 +144,20 @@ class Sender:
         except InvalidRequest as exc:
             return self._refuse(delivery, str(exc))
         logger.thread_safe_append_keys(message_id=message_id)
-        message = self._claim(message_id, request, prepared)
-        if message is None:
+        created = self._create_marked(message_id, request, prepared)
+        if created is not None:
+            return self._send(created, prepared, delivery)
+        stored = self._repo.get(message_id)
+        if stored is None or stored.status != Status.ACCEPTED:
+            logger.info("send request already handled", status=stored and stored.status)
             return Result.DUPLICATE
-        if message.send_started_at is not None:
-            return self._interrupted(message)
-        return self._send(message, prepared, delivery)
+        if stored.send_started_at is not None:
+            return self._interrupted(stored)
+        marked = self._mark_sending(stored)
+        if marked is None:
+            logger.info("another invocation is sending this message")
+            return Result.DUPLICATE
+        return self._send(marked, prepared, delivery)
 
     def _interrupted(self, message: Message) -> Result:
         """The send mark is set: another invocation is sending it right now (SQS redelivered
@@ -175,8 +196,11 @@ class Sender:
         logger.warning("invalid send request", message_id=message_id, reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
-    def _claim(self, message_id: str, request: SendRequest, prepared: Prepared) -> Message | None:
-        """The message to send (new, or left unsent by a previous attempt); None if done."""
+    def _create_marked(
+        self, message_id: str, request: SendRequest, prepared: Prepared
+    ) -> Message | None:
+        """A new message, stored already marked as being sent (one write, not two); None
+        when the id is known (a redelivery, or the same id submitted again)."""
         message = Message.new(
             id=message_id,
             channel=prepared.channel,
@@ -186,19 +210,10 @@ class Sender:
             metadata=dict(request.metadata),
             **prepared.fields,
         )
-        if not self._repo.create(message):
-            stored = self._repo.get(message_id)
-            if stored is None or stored.status != Status.ACCEPTED:
-                logger.info("send request already handled", status=stored and stored.status)
-                return None
-            message = stored
-        return message
+        marked = replace(message, send_started_at=utc_now(), attempts=1)
+        return marked if self._repo.create(marked) else None
 
-    def _send(self, message: Message, prepared: Prepared, delivery: Delivery) -> Result:
-        marked = self._mark_sending(message)
-        if marked is None:
-            logger.info("another invocation is sending this message")
-            return Result.DUPLICATE
+    def _send(self, marked: Message, prepared: Prepared, delivery: Delivery) -> Result:
         try:
             reference = prepared.call(delivery.time_left() - TIME_RESERVE_SECONDS)
         except Rejected as exc:

@@ -9,7 +9,7 @@ import phonenumbers
 
 from gateway.carrier_errors import Unavailable, before_the_call
 from gateway.config import OrangeAccount, OrangeConfig
-from gateway.countries import BY_REGION
+from gateway.countries import BY_REGION, Country
 from gateway.masking import mask_msisdn
 from gateway.observability import logger, metrics
 from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenRejected
@@ -42,11 +42,11 @@ class OrangeSmsChannel:
         self._limiters = limiters
         self._config = config
 
+    def lane(self, request: SmsRequest) -> str:
+        return f"orange-sms:{self._config.account_for(_country(request)).name}"
+
     def prepare(self, request: SmsRequest) -> Prepared:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
-        country = BY_REGION.get(region or "")
-        if country is None:
-            raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
+        country = _country(request)
         account = self._config.account_for(country)
         sms = OutboundSms(
             sender_number=self._config.sender_number(country),
@@ -97,3 +97,11 @@ class OrangeSmsChannel:
                     segments=route.segments,
                 )
                 return resource_id
+
+
+def _country(request: SmsRequest) -> Country:
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
+    country = BY_REGION.get(region or "")
+    if country is None:
+        raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
+    return country

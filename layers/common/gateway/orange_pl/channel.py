@@ -13,6 +13,9 @@ class OrangePlChannel:
     def __init__(self, backoff_scale: float = 1.0) -> None:
         self._scale = backoff_scale
 
+    def lane(self, request: OrangePlMmsRequest) -> str:
+        return "orange-pl-mms"
+
     def prepare(self, request: OrangePlMmsRequest) -> Prepared:
         reference = request.provider_message_id
         return Prepared(

@@ -1,0 +1,127 @@
+"""moto's DynamoDB made fit for the local stack: many function workers call it at once.
+
+Two changes, both local-only and both keeping DynamoDB's semantics:
+
+- One request at a time. moto's TransactWriteItems deep-copies each table it touches for its
+  rollback while other request threads may write to it, which fails with "dictionary changed
+  size during iteration"; DynamoDB itself has no such limit.
+- A transaction's rollback keeps a copy of the items it touches, not of the whole table.
+  moto copies every table a transaction names, a cost that grows with the table (about 0.2 s
+  per send with a few thousand messages stored) and, with requests served one at a time,
+  stalls every other function meanwhile: the local stack, not the gateway, set the pace.
+"""
+
+import copy
+import functools
+import threading
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+
+_REQUEST_LOCK = threading.Lock()
+
+type ItemKey = tuple[str, DynamoType, DynamoType | None]
+
+
+def adapt_moto_dynamodb() -> None:
+    """Apply both changes to moto in this process; calling it again does nothing."""
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    _serialize_requests()
+    _rollback_touched_items_only()
+
+
+def _serialize_requests() -> None:
+    handler = DynamoHandler.call_action
+
+    @functools.wraps(handler)
+    def call_action(self: DynamoHandler) -> Any:
+        with _REQUEST_LOCK:
+            return handler(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def _rollback_touched_items_only() -> None:
+    # moto's transaction takes its whole-table backup with `copy.deepcopy(table)`: a table
+    # "copied" this way is the table itself, so moto's own rollback restores nothing and the
+    # wrapper below restores the touched items instead.
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    dynamodb_models.copy = SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined,assignment]
+    transact: Callable[[DynamoDBBackend, list[dict[str, Any]]], None] = (
+        DynamoDBBackend.transact_write_items
+    )
+
+    @functools.wraps(transact)
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        saved = _save_touched(self, transact_items)
+        try:
+            transact(self, transact_items)
+        except Exception:
+            _restore(self, saved)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class _Saved:
+    """The touched items as they were (None: absent) and each table's stream length."""
+
+    def __init__(self) -> None:
+        self.items: dict[ItemKey, Item | None] = {}
+        self.stream_lengths: dict[str, int] = {}
+
+
+def _save_touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> _Saved:
+    saved = _Saved()
+    for entry in transact_items:
+        op_type, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName", ""))
+        if table is None:
+            continue  # moto answers the unknown table itself
+        attrs = op["Item"] if op_type == "Put" else op.get("Key", {})
+        key = _key_of(table, attrs)
+        if key is None:
+            continue  # moto answers the malformed key itself, before writing anything
+        current = table.get_item(key[1], key[2])
+        saved.items[key] = copy.deepcopy(current)
+        if table.stream_shard is not None:
+            saved.stream_lengths[table.name] = len(table.stream_shard.items)
+    return saved
+
+
+def _key_of(table: Table, attrs: dict[str, Any]) -> ItemKey | None:
+    if table.hash_key_attr not in attrs:
+        return None
+    range_key = None
+    if table.range_key_attr is not None:
+        if table.range_key_attr not in attrs:
+            return None
+        range_key = DynamoType(attrs[table.range_key_attr])
+    return table.name, DynamoType(attrs[table.hash_key_attr]), range_key
+
+
+def _restore(backend: DynamoDBBackend, saved: _Saved) -> None:
+    for (table_name, hash_key, range_key), item in saved.items.items():
+        table = backend.tables[table_name]
+        if item is None:
+            if table.get_item(hash_key, range_key) is not None:
+                table.delete_item(hash_key, range_key)
+        elif range_key is None:
+            table.items[hash_key] = item  # type: ignore[assignment]
+        else:
+            table.items[hash_key][range_key] = item
+    for table_name, length in saved.stream_lengths.items():
+        shard = backend.tables[table_name].stream_shard
+        if shard is not None:
+            # A cancelled transaction changed nothing: its writes leave no stream record.
+            del shard.items[length:]

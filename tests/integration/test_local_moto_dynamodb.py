@@ -1,0 +1,107 @@
+"""The local stack's moto DynamoDB: a cancelled transaction still changes nothing, now that its
+rollback restores the touched items instead of a copy of the whole table."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from infra.local.moto_dynamodb import adapt_moto_dynamodb
+
+pytestmark = pytest.mark.integration
+
+TABLE = "messages"
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    adapt_moto_dynamodb()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    yield client
+    server.stop()
+
+
+def key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": "STATE"}}
+
+
+def item(pk: str, status: str) -> dict[str, Any]:
+    return {**key(pk), "status": {"S": status}}
+
+
+def put(pk: str, status: str, condition: str | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {"TableName": TABLE, "Item": item(pk, status)}
+    if condition:
+        op["ConditionExpression"] = condition
+    return {"Put": op}
+
+
+def stored(client: Any, pk: str) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = client.get_item(TableName=TABLE, Key=key(pk)).get("Item")
+    return found
+
+
+def stream_records(client: Any) -> int:
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    streams = boto3.client(
+        "dynamodbstreams",
+        endpoint_url=client.meta.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    return len(streams.get_records(ShardIterator=iterator)["Records"])
+
+
+def test_a_transaction_writes_every_item(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=[put("a", "submitted"), put("b", "submitted")])
+
+    assert stored(dynamodb, "a") == item("a", "submitted")
+    assert stored(dynamodb, "b") == item("b", "submitted")
+
+
+def test_a_cancelled_transaction_changes_nothing(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item=item("kept", "accepted"))
+    records_before = stream_records(dynamodb)
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                put("kept", "submitted"),  # applied by moto, then rolled back
+                put("new", "submitted"),  # created, then removed
+                put("kept-too", "x", condition="attribute_exists(pk)"),  # fails
+            ]
+        )
+
+    assert stored(dynamodb, "kept") == item("kept", "accepted")
+    assert stored(dynamodb, "new") is None
+    assert stored(dynamodb, "kept-too") is None
+    assert stream_records(dynamodb) == records_before
