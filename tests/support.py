@@ -10,16 +10,10 @@ import requests
 from cfnlint.decode import decode
 from requests.adapters import BaseAdapter
 
+from infra.local.resources import create_table_request
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
-TABLE_KEYS = (
-    "AttributeDefinitions",
-    "KeySchema",
-    "GlobalSecondaryIndexes",
-    "LocalSecondaryIndexes",
-    "BillingMode",
-    "StreamSpecification",
-)
 
 
 def create_tables(names: dict[str, str]) -> None:
@@ -30,9 +24,7 @@ def create_tables(names: dict[str, str]) -> None:
     client = boto3.client("dynamodb")
     for logical_id, name in names.items():
         properties: dict[str, Any] = template["Resources"][logical_id]["Properties"]
-        client.create_table(
-            TableName=name, **{k: v for k, v in properties.items() if k in TABLE_KEYS}
-        )
+        client.create_table(**create_table_request(name, properties))
 
 
 EVENTS = ROOT / "events"

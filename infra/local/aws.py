@@ -7,6 +7,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -42,6 +43,11 @@ class AwsClients:
 
     def dynamodb(self) -> "DynamoDBClient":
         return self.session.client("dynamodb", endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
+
+    def dynamodbstreams(self) -> "DynamoDBStreamsClient":
+        return self.session.client(
+            "dynamodbstreams", endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+        )
 
     def sqs(self) -> "SQSClient":
         return self.session.client("sqs", endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)

@@ -1,6 +1,7 @@
 """The template's functions and APIs, with what the local stack needs to run and trigger them."""
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY_SIZE = 128
 DEFAULT_SQS_BATCH_SIZE = 10
+DEFAULT_STREAM_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,22 @@ class ScheduleEvent:
     input: str | None  # the JSON text sent instead of the Scheduled Event
 
 
-type FunctionEvent = ApiEvent | SqsEvent | ScheduleEvent
+@dataclass(frozen=True)
+class StreamEvent:
+    """A DynamoDB stream event source."""
+
+    name: str
+    table_logical_id: str
+    stream_arn: str
+    starting_position: str  # TRIM_HORIZON or LATEST
+    batch_size: int
+    batching_window_seconds: float
+    report_batch_item_failures: bool
+    maximum_retry_attempts: int  # -1: until the record expires
+    filter_patterns: tuple[Mapping[str, Any], ...]  # a record passes if any matches
+
+
+type FunctionEvent = ApiEvent | SqsEvent | ScheduleEvent | StreamEvent
 
 
 @dataclass(frozen=True)
@@ -80,10 +97,12 @@ class FunctionSpec:
 
     @property
     def concurrency(self) -> int:
-        """Workers to keep: every SQS source's concurrency, plus a few for other triggers."""
+        """Workers to keep: every SQS source's concurrency, one per stream (its one shard is
+        processed in order), plus a few for other triggers."""
         sqs = sum(e.maximum_concurrency for e in self.events if isinstance(e, SqsEvent))
-        others = any(not isinstance(e, SqsEvent) for e in self.events) or not self.events
-        return sqs + (DEFAULT_CONCURRENCY if others else 0)
+        streams = sum(1 for e in self.events if isinstance(e, StreamEvent))
+        others = any(isinstance(e, ApiEvent | ScheduleEvent) for e in self.events)
+        return sqs + streams + (DEFAULT_CONCURRENCY if others or not self.events else 0)
 
 
 def _api_id(logical_id: str) -> str:
@@ -242,6 +261,8 @@ class _FunctionReader:
             return self._sqs_event(where, name, properties)
         if kind in ("Schedule", "ScheduleV2"):
             return self._schedule_event(where, name, properties)
+        if kind == "DynamoDB":
+            return self._stream_event(where, name, properties)
         logger.warning("event type not emulated locally, skipped: event=%s type=%s", where, kind)
         return None
 
@@ -284,6 +305,36 @@ class _FunctionReader:
             maximum_concurrency=int(
                 as_text(scaling.get("MaximumConcurrency", DEFAULT_CONCURRENCY))
             ),
+        )
+
+    def _stream_event(
+        self, where: str, name: str, properties: Mapping[str, Any]
+    ) -> StreamEvent | None:
+        if not as_flag(self._value(properties, "Enabled", where, True)):
+            logger.info("disabled event source skipped: event=%s", where)
+            return None
+        stream_arn = as_text(self._value(properties, "Stream", where, ""))
+        table_logical_id = self._resolver.owner_of_arn(stream_arn, attribute="StreamArn")
+        if table_logical_id is None:
+            raise TemplateError(f"{where}.Stream: {stream_arn} is not a stream of this template")
+        filters = self._value(properties, "FilterCriteria", where, {}).get("Filters", [])
+        response_types = self._value(properties, "FunctionResponseTypes", where, [])
+        return StreamEvent(
+            name=name,
+            table_logical_id=table_logical_id,
+            stream_arn=stream_arn,
+            starting_position=as_text(self._value(properties, "StartingPosition", where, "")),
+            batch_size=int(
+                as_text(self._value(properties, "BatchSize", where, DEFAULT_STREAM_BATCH_SIZE))
+            ),
+            batching_window_seconds=float(
+                as_text(self._value(properties, "MaximumBatchingWindowInSeconds", where, 0))
+            ),
+            report_batch_item_failures="ReportBatchItemFailures" in response_types,
+            maximum_retry_attempts=int(
+                as_text(self._value(properties, "MaximumRetryAttempts", where, -1))
+            ),
+            filter_patterns=tuple(json.loads(as_text(f["Pattern"])) for f in filters),
         )
 
     def _schedule_event(

@@ -156,10 +156,10 @@ class Resolver:
             self._condition_values[name] = self._evaluate_condition(self._conditions[name])
         return self._condition_values[name]
 
-    def owner_of_arn(self, arn: str) -> str | None:
-        """The logical id of the created resource whose Arn attribute is `arn`."""
+    def owner_of_arn(self, arn: str, attribute: str = "Arn") -> str | None:
+        """The logical id of the created resource whose `attribute` (an ARN) is `arn`."""
         for logical_id, physical in self._physical.items():
-            if physical.attributes.get("Arn") == arn:
+            if physical.attributes.get(attribute) == arn:
                 return logical_id
         return None
 

@@ -65,6 +65,21 @@ class _Context:
 def _table(context: _Context, properties: Mapping[str, Any]) -> Physical:
     client = context.clients.dynamodb()
     name = context.name(properties, "TableName")
+    description = client.create_table(**create_table_request(name, properties))["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl is not None and as_flag(ttl.get("Enabled", False)):
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+        )
+    attributes = {"Arn": description["TableArn"]}
+    if "LatestStreamArn" in description:
+        attributes["StreamArn"] = description["LatestStreamArn"]
+    return Physical(name, attributes)
+
+
+def create_table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateTable's request for an AWS::DynamoDB::Table's properties."""
     request: dict[str, Any] = {
         "TableName": name,
         "AttributeDefinitions": properties["AttributeDefinitions"],
@@ -80,17 +95,7 @@ def _table(context: _Context, properties: Mapping[str, Any]) -> Physical:
     if "StreamSpecification" in properties:
         view_type = properties["StreamSpecification"]["StreamViewType"]
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
-    description = client.create_table(**request)["TableDescription"]
-    ttl = properties.get("TimeToLiveSpecification")
-    if ttl is not None and as_flag(ttl.get("Enabled", False)):
-        client.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
-        )
-    attributes = {"Arn": description["TableArn"]}
-    if "LatestStreamArn" in description:
-        attributes["StreamArn"] = description["LatestStreamArn"]
-    return Physical(name, attributes)
+    return request
 
 
 def _throughput(throughput: Mapping[str, Any]) -> dict[str, int]:

@@ -23,6 +23,7 @@ from infra.local.carriers import CARRIERS, Carrier, Gateway, Simulator
 from infra.local.functions import (
     FunctionSpec,
     SqsEvent,
+    StreamEvent,
     code_resources,
     read_apis,
     read_functions,
@@ -33,6 +34,7 @@ from infra.local.resources import create_resources
 from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
 from infra.local.sqs import SqsPoller, SqsSource
+from infra.local.streams import StreamPoller, StreamSource
 from infra.local.template import Template
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ class LocalStack:
         self._simulators: dict[str, Simulator] = {}
         self._runtime: FunctionRuntime | None = None
         self._api: ApiFront | None = None
-        self._pollers: list[SqsPoller] = []
+        self._pollers: list[SqsPoller | StreamPoller] = []
         self._scheduler: Scheduler | None = None
         self._endpoints: dict[str, str] = {}
 
@@ -257,7 +259,7 @@ class LocalStack:
         runtime: FunctionRuntime,
         clients: AwsClients,
     ) -> None:
-        """The SQS pollers and the scheduler, once everything they invoke is up."""
+        """The SQS and stream pollers and the scheduler, once everything they invoke is up."""
         options = self.options
         for function in functions:
             for event in function.events:
@@ -267,6 +269,9 @@ class LocalStack:
                     self._pollers.append(
                         SqsPoller(source, runtime.invoke, clients, options.visibility_timeout)
                     )
+                elif isinstance(event, StreamEvent):
+                    stream = StreamSource(function.logical_id, event)
+                    self._pollers.append(StreamPoller(stream, runtime.invoke, clients))
         for poller in self._pollers:
             poller.start()
         schedules = build_schedules(functions, options.region, options.stack_name)

@@ -2,6 +2,7 @@
 simulator, receipts back through the API front, statuses read through the status API."""
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,46 @@ def test_each_kind_of_sms_ends_in_its_expected_state(
     plain_send = next(s for s in orange.sends() if s.resource_id == plain["providerMessageId"])
     assert onnet[-1].account.startswith("mali-")
     assert plain_send.account != onnet[-1].account
+
+
+def status_events(stack: LocalStack, message_id: str, seen: list[dict[str, Any]]) -> None:
+    """Add the MessageStatusChanged events for `message_id` on the events queue to `seen`."""
+    sqs = stack.clients.sqs()
+    queue = stack.endpoints["events_queue_url"]
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            event = json.loads(message["Body"])
+            if event["detail-type"] == "MessageStatusChanged" and (
+                event["detail"]["id"] == message_id
+            ):
+                seen.append(event["detail"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_every_status_change_is_one_event_on_the_bus(
+    stack: LocalStack, gateway: GatewayClient
+) -> None:
+    message_id = new_id("events")
+    gateway.send([sms(message_id, "+2250700000001", metadata={"order": 42})])
+    [view] = final_statuses(gateway, {message_id: "delivered"}).values()
+    seen: list[dict[str, Any]] = []
+
+    def all_changes() -> bool:
+        status_events(stack, message_id, seen)
+        return any(e["status"] == "delivered" for e in seen)
+
+    wait_for(all_changes, "the delivered event")
+    # Nothing more comes: each change is published once.
+    time.sleep(2)
+    status_events(stack, message_id, seen)
+    transitions = [(e["previousStatus"], e["status"], e["providerStatus"]) for e in seen]
+    statuses = [h["status"] for h in view["history"]]
+    assert [t[1] for t in transitions] == statuses
+    assert [t[0] for t in transitions] == [None, *statuses[:-1]]
+    assert transitions[-1][2] == "DeliveredToTerminal"
+    assert len({e["changeId"] for e in seen}) == len(seen)
+    assert all(e["metadata"] == {"order": 42} for e in seen)
+    assert seen[-1]["providerMessageId"] == view["providerMessageId"]
 
 
 def test_the_same_id_twice_is_sent_once(gateway: GatewayClient, orange: OrangeSimulator) -> None:

@@ -24,6 +24,7 @@ from infra.local.functions import (
 from infra.local.intrinsics import NO_VALUE, Physical, Resolver, TemplateError, referenced_names
 from infra.local.scheduler import nominal_interval
 from infra.local.sqs import failed_message_ids
+from infra.local.streams import first_failed, lambda_record, matches
 from infra.local.template import Template, merge_globals
 
 pytestmark = pytest.mark.integration
@@ -342,3 +343,62 @@ def test_batch_item_failures_are_read_as_lambda_reads_them(
     result: object, failed: set[str]
 ) -> None:
     assert failed_message_ids(result, IDS) == failed
+
+
+# -- DynamoDB stream sources -----------------------------------------------------------
+
+MESSAGES_ONLY = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}, "sk": {"S": ["MSG"]}}},
+}
+
+
+def stream_record(event_name: str, pk: str, sk: str = "MSG") -> dict[str, Any]:
+    return {"eventName": event_name, "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+
+
+@pytest.mark.parametrize(
+    ("record", "passes"),
+    [
+        (stream_record("INSERT", "MSG#a"), True),
+        (stream_record("MODIFY", "MSG#a"), True),
+        (stream_record("REMOVE", "MSG#a"), False),
+        (stream_record("INSERT", "REF#orange#1"), False),
+        (stream_record("INSERT", "MSG#a", sk="EARLY#1"), False),
+    ],
+)
+def test_stream_filter_patterns_match_as_lambda_filters(
+    record: dict[str, Any], passes: bool
+) -> None:
+    assert matches(MESSAGES_ONLY, record) is passes
+
+
+def test_stream_filter_patterns_lambda_has_but_the_stack_lacks_are_refused() -> None:
+    with pytest.raises(TemplateError, match="not emulated"):
+        matches({"eventName": [{"anything-but": ["REMOVE"]}]}, stream_record("INSERT", "MSG#a"))
+
+
+@pytest.mark.parametrize(
+    ("result", "restart"),
+    [
+        (None, None),
+        ({"batchItemFailures": []}, None),
+        ({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]}, 1),
+        ({"batchItemFailures": [{"itemIdentifier": "9"}]}, 0),  # not in the batch
+        ("oops", 0),
+    ],
+)
+def test_a_stream_batch_restarts_at_its_first_failed_record(
+    result: object, restart: int | None
+) -> None:
+    assert first_failed(result, ["1", "2", "3"]) == restart
+
+
+def test_stream_records_become_lambda_json() -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    image = {"b": {"B": b"\x00"}}
+    record = {"dynamodb": {"ApproximateCreationDateTime": moment, "NewImage": image}}
+    converted = lambda_record(record, "arn:stream", "eu-west-1")
+    assert converted["dynamodb"]["ApproximateCreationDateTime"] == moment.timestamp()
+    assert converted["dynamodb"]["NewImage"]["b"]["B"] == "AA=="
+    assert (converted["eventSourceARN"], converted["awsRegion"]) == ("arn:stream", "eu-west-1")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.config import OrangeConfig
+from gateway.holds import CACHE_SECONDS, AccountHolds
 from gateway.lifecycle import StatusUpdate
 from gateway.locks import LeaseLock
 from gateway.model import Message, utc_now
@@ -22,7 +23,7 @@ from gateway.orange.client import (
 )
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.ratelimit import SlotRateLimiter
-from gateway.repository import MessageRepository
+from gateway.repository import BalanceRepository, MessageRepository
 from gateway.sending import Delivery, Result, RetryLater, Sender
 from gateway.status import Status, normalise_orange_sms
 from gateway.tokens import TokenStore
@@ -36,6 +37,8 @@ class World:
     def __init__(self, orange: FakeOrange, max_attempts: int = 3) -> None:
         self.orange = orange
         self.repo = MessageRepository("messages")
+        self.balances = BalanceRepository("messages")
+        self.clock = 0.0  # the holds' cache clock
         self.tracker = StatusTracker(self.repo)
         creds = {"client_id": "id", "client_secret": "secret"}
         self.secrets = MemorySecrets({"creds": creds, "cgw/orange/mali/credentials": creds})
@@ -53,6 +56,7 @@ class World:
             client=orange,  # type: ignore[arg-type]
             tokens=self.tokens,
             limiters=lambda account: SlotRateLimiter("messages", account, 1000.0),
+            holds=AccountHolds(self.balances, clock=lambda: self.clock),
             config=self.config,
         )
         self.sender = Sender(
@@ -209,6 +213,43 @@ def test_a_held_account_postpones_without_failing(world: World) -> None:
         world.deliver(sms(), count=99)
     assert (retry.value.delay, retry.value.counted, retry.value.message_id) == (900, False, "m-1")
     assert world.status("m-1") is Status.ACCEPTED
+
+
+def snapshot(world: World, **values: object) -> None:
+    base = {"units": 500, "status": "ACTIVE", "expires": "2099-01-01T00:00:00Z"}
+    world.balances.put_snapshot("default", "CIV", "2026-11-22T05:00:00Z", {**base, **values})
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({"units": 0}, "no units left in the bundle"),
+        ({"status": "EXPIRED"}, "contract expired"),
+        ({"expires": "2020-01-01T00:00:00Z"}, "contract expired on 2020-01-01T00:00:00Z"),
+    ],
+)
+def test_an_account_the_balance_snapshot_shows_empty_or_expired_is_held_without_a_call(
+    world: World, values: dict[str, object], reason: str
+) -> None:
+    snapshot(world, **values)
+    with pytest.raises(RetryLater) as retry:
+        world.deliver(sms(), count=99)
+    assert (retry.value.delay, retry.value.counted) == (900, False)
+    assert str(retry.value).startswith(reason)
+    assert world.orange.sent == []
+    assert world.status("m-1") is Status.ACCEPTED
+    # Another country of the same account is not held.
+    assert world.deliver(sms(id="sen", to="+221771234567")) is Result.SUBMITTED
+
+
+def test_a_new_snapshot_with_units_releases_the_held_sends(world: World) -> None:
+    snapshot(world, units=0)
+    with pytest.raises(RetryLater):
+        world.deliver(sms())
+    snapshot(world, units=1000)  # a bundle was bought
+    world.clock += CACHE_SECONDS
+    assert world.deliver(sms(), count=2) is Result.SUBMITTED
+    assert len(world.orange.sent) == 1
 
 
 def test_no_answer_from_orange_is_never_resent(world: World) -> None:

@@ -208,6 +208,15 @@ class Mm7CallbackConfig(_EnvModel):
         return not self.allowlist or _address_in(source_ip, self.allowlist)
 
 
+class StatusEventsConfig(_EnvModel):
+    event_bus: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+
+
+@cache
+def status_events_config() -> StatusEventsConfig:
+    return StatusEventsConfig.from_env()
+
+
 @cache
 def table_config() -> TableConfig:
     return TableConfig.from_env()
@@ -263,5 +272,6 @@ def cache_clear() -> None:
         mm7_callback_config,
         mm7_submit_config,
         polling_config,
+        status_events_config,
     ):
         getter.cache_clear()

@@ -322,6 +322,18 @@ class MessageRepository:
         )
 
 
+def message_from_image(image: dict[str, Any]) -> Message:
+    """The message a DynamoDB stream image (`NewImage`, `OldImage`) holds."""
+    return MessageRepository._message(_from_item(image))
+
+
+def is_message_key(keys: dict[str, Any]) -> bool:
+    """Whether stream record keys are a message's (not a pointer, slot, lock or snapshot)."""
+    return keys.get("sk") == {"S": MESSAGE_SK} and keys.get("pk", {}).get("S", "").startswith(
+        "MSG#"
+    )
+
+
 class InboundRepository:
     """Mobile-originated messages: `MO#{id}` / `MO`, created once, then marked published."""
 
@@ -389,6 +401,14 @@ class BalanceRepository:
         for sk in (f"BALANCE#{country}#{taken}", f"LATEST#{country}"):
             item = {"pk": f"ACCOUNT#{account}", "sk": sk, **record, "expiresAt": expires}
             self._client.put_item(TableName=self._table, Item=_to_item(item))
+
+    def latest_for(self, account: str, country: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=_to_item({"pk": f"ACCOUNT#{account}", "sk": f"LATEST#{country}"}),
+        )
+        item = response.get("Item")
+        return _from_item(item) if item else None
 
     def latest(self, account: str) -> list[dict[str, Any]]:
         response = self._client.query(

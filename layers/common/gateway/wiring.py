@@ -14,6 +14,7 @@ from gateway.config import (
     sender_config,
     table_config,
 )
+from gateway.holds import AccountHolds
 from gateway.inbound import InboundMessages
 from gateway.locks import LeaseLock
 from gateway.mm7.submit import SubmitSettings
@@ -98,7 +99,11 @@ def mm7_channel() -> Mm7Channel:
 @cache
 def sender() -> Sender:
     sms = OrangeSmsChannel(
-        client=orange_client(), tokens=token_store, limiters=rate_limiter, config=orange_config()
+        client=orange_client(),
+        tokens=token_store,
+        limiters=rate_limiter,
+        holds=AccountHolds(BalanceRepository(table_config().table_name)),
+        config=orange_config(),
     )
     pl = OrangePlChannel(backoff_scale=polling_config().backoff_scale)
     channels: dict[str, Channel] = {"sms": sms, "orange-pl-mms": pl}

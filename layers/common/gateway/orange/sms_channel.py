@@ -7,9 +7,10 @@ from functools import partial
 
 import phonenumbers
 
-from gateway.carrier_errors import Unavailable, before_the_call
+from gateway.carrier_errors import AccountBlocked, Unavailable, before_the_call
 from gateway.config import OrangeAccount, OrangeConfig
 from gateway.countries import BY_REGION, Country
+from gateway.holds import AccountHolds
 from gateway.masking import mask_msisdn
 from gateway.observability import logger, metrics
 from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenRejected
@@ -25,6 +26,7 @@ from gateway.tokens import TokenStore
 class Route:
     sms: OutboundSms
     account: OrangeAccount
+    country: str  # ISO3, as the balance snapshots name it
     segments: int
 
 
@@ -35,11 +37,13 @@ class OrangeSmsChannel:
         client: OrangeClient,
         tokens: Callable[[str], TokenStore],
         limiters: Callable[[str], SlotRateLimiter],
+        holds: AccountHolds,
         config: OrangeConfig,
     ) -> None:
         self._client = client
         self._tokens = tokens
         self._limiters = limiters
+        self._holds = holds
         self._config = config
 
     def lane(self, request: SmsRequest) -> str:
@@ -55,7 +59,7 @@ class OrangeSmsChannel:
             sender_name=request.sender_name,
             on_net=request.on_net,
         )
-        route = Route(sms, account, count_segments(request.text))
+        route = Route(sms, account, country.iso3, count_segments(request.text))
         return Prepared(
             channel="sms",
             to=request.to,
@@ -72,6 +76,9 @@ class OrangeSmsChannel:
 
     def _call(self, route: Route, max_wait: float) -> str:
         """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
+        held = before_the_call(partial(self._holds.reason, route.account.name, route.country))
+        if held:
+            raise AccountBlocked(held)
         tokens = self._tokens(route.account.name)
         limiter = self._limiters(route.account.name)
         cost = route.segments if route.account.bill_per_segment else 1
