@@ -1,5 +1,6 @@
 """Sender: send requests from the SQS queue, each through Orange, with partial batch failures."""
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -21,7 +22,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    logger.remove_keys(["message_id"])
+    logger.set_correlation_id(None)  # not the previous record's: the sender sets this one's
+    # From when the request was queued (or queued anew after a hold) to now: a backlog shows.
+    age_ms = time.time() * 1000 - int(record.attributes.sent_timestamp)
+    metrics.add_metric(name="QueueAgeMs", unit="Milliseconds", value=max(0.0, age_ms))
     receive_count = int(record.attributes.approximate_receive_count)
     delivery = Delivery(
         body=record.body,

@@ -127,10 +127,10 @@ class Sender:
         try:
             request = parse_send_request(delivery.body)
             message_id = request.id or delivery.fallback_id
+            logger.set_correlation_id(message_id)
             prepared = self._channel(request).prepare(request)
         except InvalidRequest as exc:
             return self._refuse(delivery, str(exc))
-        logger.thread_safe_append_keys(message_id=message_id)
         message = self._claim(message_id, request, prepared)
         if message is None:
             return Result.DUPLICATE
@@ -162,6 +162,7 @@ class Sender:
 
     def _refuse(self, delivery: Delivery, reason: str) -> Result:
         message_id = claimed_id(delivery.body) or delivery.fallback_id
+        logger.set_correlation_id(message_id)
         message = Message.new(
             id=message_id,
             channel=claimed_channel(delivery.body) or "unknown",
@@ -172,7 +173,7 @@ class Sender:
         )
         created = self._repo.create(message)
         metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-        logger.warning("invalid send request", message_id=message_id, reason=reason, new=created)
+        logger.warning("invalid send request", reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
     def _claim(self, message_id: str, request: SendRequest, prepared: Prepared) -> Message | None:

@@ -5,18 +5,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import phonenumbers
-
 from gateway.carrier_errors import Unavailable, before_the_call
 from gateway.config import OrangeAccount, OrangeConfig
-from gateway.countries import BY_REGION
+from gateway.countries import orange_country
 from gateway.masking import mask_msisdn
 from gateway.observability import logger, metrics
 from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenRejected
 from gateway.orange.receipts import PROVIDER
 from gateway.ratelimit import SlotRateLimiter
 from gateway.segments import count_segments
-from gateway.send_request import InvalidRequest, SmsRequest
+from gateway.send_request import SmsRequest
 from gateway.sending import Prepared
 from gateway.tokens import TokenStore
 
@@ -43,10 +41,7 @@ class OrangeSmsChannel:
         self._config = config
 
     def prepare(self, request: SmsRequest) -> Prepared:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
-        country = BY_REGION.get(region or "")
-        if country is None:
-            raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
+        country = orange_country(request.to)
         account = self._config.account_for(country)
         sms = OutboundSms(
             sender_number=self._config.sender_number(country),
@@ -74,7 +69,7 @@ class OrangeSmsChannel:
         """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
         tokens = self._tokens(route.account.name)
         limiter = self._limiters(route.account.name)
-        cost = route.segments if route.account.bill_per_segment else 1
+        cost = route.account.cost(route.segments)
         token = before_the_call(tokens.current)
         renewed = False
         while True:
