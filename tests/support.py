@@ -1,6 +1,7 @@
 """Test helpers shared by every tier: tables from template.yaml, fakes of outside systems."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ def create_tables(names: dict[str, str]) -> None:
 
 
 EVENTS = ROOT / "events"
+# The log_lines fixture (tests/unit): the gateway logger's JSON lines so far.
+type LogLines = Callable[[], list[dict[str, Any]]]
 
 
 def event(name: str, **overrides: Any) -> dict[str, Any]:

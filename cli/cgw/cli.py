@@ -13,23 +13,32 @@ stack's .local/endpoints.json.
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
+    SENDER_FUNCTION,
     Endpoints,
     EndpointsNotFound,
     from_local,
     from_local_dict,
     from_stack,
 )
+from cgw.eta import AccountEta, estimate, human_duration
 from cgw.gateway_client import GatewayClient, GatewayError
+from cgw.send_file import RequestsRefused, read_requests
+from gateway.config import OrangeConfig
 from gateway.repository import BalanceRepository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if Console().is_terminal else Console(width=160)
     try:
         code: int = args.run(args, console)
-    except (EndpointsNotFound, GatewayError, ValueError) as exc:
+    except (EndpointsNotFound, GatewayError, ValueError, OSError) as exc:
         Console(stderr=True).print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
     return code
@@ -68,7 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the end")
     demo.set_defaults(run=_demo)
 
-    send = commands.add_parser("send", help="queue send requests")
+    send = commands.add_parser(
+        "send",
+        help="queue send requests",
+        description="Queue one JSON send request, or a JSON-lines file of them (- for stdin). "
+        "A file is checked whole first (a bad line refuses it: exit 2, nothing queued), then "
+        "queued with a progress bar, and the ETA of its SMS at each Orange account's rate is "
+        "shown. Exit 1 if SQS refused some of them.",
+    )
     send.add_argument("source", help="a JSON request, a JSON-lines file, or - for stdin")
     send.set_defaults(run=_send)
 
@@ -122,31 +138,150 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def _send(args: argparse.Namespace, console: Console) -> int:
-    client = GatewayClient(_endpoints(args))
-    requests = list(_requests(args.source))
-    queued = client.send(requests)
-    ids = [r.get("id") for r in requests]
+    if args.source.lstrip().startswith("{"):
+        return _send_one(args, console)
+    return _send_file(args, console)
+
+
+def _send_one(args: argparse.Namespace, console: Console) -> int:
+    request = json.loads(args.source)
+    if not isinstance(request, dict):
+        raise ValueError("a send request is a JSON object")
+    queued = GatewayClient(_endpoints(args)).send([request])
     if args.json:
-        print(json.dumps({"queued": queued, "ids": ids}))
+        print(json.dumps({"queued": queued, "ids": [request.get("id")]}))
     else:
         console.print(f"queued {queued} send request(s)")
     return EXIT_OK
 
 
-def _requests(source: str) -> Iterator[dict[str, Any]]:
-    if source.lstrip().startswith("{"):
-        lines = [source]
-    elif source == "-":
-        lines = sys.stdin.read().splitlines()
+def _send_file(args: argparse.Namespace, console: Console) -> int:
+    text = sys.stdin.read() if args.source == "-" else Path(args.source).read_text()
+    client = GatewayClient(_endpoints(args))
+    state = client.queue_state()  # before queueing: what is ahead of this file
+    try:
+        requests = read_requests(text.splitlines(), max_body_bytes=state.max_message_bytes)
+    except RequestsRefused as refused:
+        if args.json:
+            bad_lines = [{"line": p.line, "reason": p.reason} for p in refused.problems]
+            print(json.dumps({"queued": 0, "refused": bad_lines}))
+        errors = Console(stderr=True, highlight=False)
+        for problem in refused.problems:
+            errors.print(str(problem), markup=False)
+        errors.print(f"[red]refused:[/] {refused}")
+        return EXIT_USAGE
+    config, eta_error = _sender_orange_config(client.endpoints)
+    with _QueueProgress(console, total=len(requests), enabled=not args.json) as progress:
+        result = client.queue(
+            [r.body for r in requests],
+            max_batch_bytes=state.max_message_bytes,
+            progress=progress.advance,
+        )
+    failed = {f.index: f.reason for f in result.not_queued}
+    queued = [r.request for i, r in enumerate(requests) if i not in failed]
+    summary = _SendSummary(
+        queued=result.queued,
+        failures=[
+            {"line": requests[i].line, "id": requests[i].request.id, "reason": reason}
+            for i, reason in failed.items()
+        ],
+        ahead=state.ahead,
+        etas=estimate(queued, config, ahead=state.ahead) if config else None,
+        eta_error=eta_error,
+    )
+    if args.json:
+        print(json.dumps(summary.as_json()))
     else:
-        lines = Path(source).read_text().splitlines()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        request = json.loads(line)
-        if not isinstance(request, dict):
-            raise ValueError(f"line {number}: a send request is a JSON object")
-        yield request
+        summary.show(console)
+    return EXIT_FAILED if summary.failures else EXIT_OK
+
+
+def _sender_orange_config(endpoints: Endpoints) -> tuple[OrangeConfig | None, str | None]:
+    """The Orange accounts and rates the sender runs with, from its own environment (the
+    deployed function's configuration, or the local stack's): the rates it enforces, not a
+    copy. Queueing does not depend on it; without it there is no ETA, and the reason."""
+    try:
+        environment = endpoints.function_environment(SENDER_FUNCTION)
+        return OrangeConfig.model_validate(environment), None
+    except (EndpointsNotFound, ClientError, BotoCoreError, ValidationError) as exc:
+        return None, f"the sender's rates could not be read: {exc}"
+
+
+class _QueueProgress:
+    """A progress bar while batches go to the queue (none for --json: stdout is the JSON)."""
+
+    def __init__(self, console: Console, *, total: int, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+        )
+        self._task = self._progress.add_task("queueing", total=total)
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def advance(self, settled: int) -> None:
+        self._progress.advance(self._task, settled)
+
+
+@dataclass(frozen=True, slots=True)
+class _SendSummary:
+    queued: int
+    failures: list[dict[str, Any]]  # line, id, reason
+    ahead: int  # requests on the queue before these
+    etas: dict[str, AccountEta] | None  # None: the sender's rates could not be read
+    eta_error: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        seconds = None
+        if self.etas is not None:
+            seconds = {account: round(eta.seconds, 1) for account, eta in self.etas.items()}
+        return {
+            "queued": self.queued,
+            "failed": self.failures,
+            "ahead": self.ahead,
+            "eta_seconds": seconds,
+            "eta_error": self.eta_error,
+        }
+
+    def show(self, console: Console) -> None:
+        console.print(
+            f"queued {self.queued} send request(s); {self.ahead} already on the queue ahead"
+        )
+        for failure in self.failures:
+            console.print(
+                f"[red]not queued:[/] line {failure['line']} (id {failure['id']}): "
+                f"{escape(failure['reason'])}"
+            )
+        if self.etas is None:
+            console.print(f"[yellow]no ETA:[/] {escape(self.eta_error or '')}")
+        elif not self.etas:
+            console.print("no SMS among them: nothing waits for an Orange rate")
+        else:
+            console.print(self._eta_table(self.etas))
+
+    @staticmethod
+    def _eta_table(etas: dict[str, AccountEta]) -> Table:
+        table = Table(title="ETA to Orange at each account's rate")
+        for column in ("account", "SMS", "rate slots", "rate", "ETA"):
+            table.add_column(column, justify="left" if column == "account" else "right")
+        for eta in etas.values():
+            table.add_row(
+                eta.account,
+                str(eta.sms),
+                str(eta.slots),
+                f"{eta.rate_per_second:g}/s",
+                human_duration(eta.seconds),
+            )
+        return table
 
 
 def _balance(args: argparse.Namespace, console: Console) -> int:

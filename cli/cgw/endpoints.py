@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 DEFAULT_LOCAL_DIR = Path(".local")
+SENDER_FUNCTION = "SenderFunction"  # its logical id in template.yaml
 LOCAL_KEY = "local"  # moto accepts any credentials
 
 
@@ -26,6 +27,7 @@ class Endpoints:
     region: str
     aws_endpoint_url: str | None = None  # set for the local stack
     extra: dict[str, Any] | None = None
+    stack_name: str | None = None  # set for a deployed stack
 
     @property
     def local(self) -> bool:
@@ -62,6 +64,28 @@ class Endpoints:
             )
         return boto3.client("sqs", region_name=self.region)
 
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """The environment a function of the gateway runs with: the deployed function's own
+        configuration, or what the local stack resolved from template.yaml for it."""
+        if self.local:
+            environments = (self.extra or {}).get("function_environments") or {}
+            if logical_id not in environments:
+                raise EndpointsNotFound(
+                    f"the local stack's endpoints.json has no environment for {logical_id}"
+                    " (restart the local stack)"
+                )
+            return dict(environments[logical_id])
+        if not self.stack_name:
+            raise EndpointsNotFound(f"no stack to read {logical_id}'s environment from")
+        resource = boto3.client("cloudformation", region_name=self.region).describe_stack_resource(
+            StackName=self.stack_name, LogicalResourceId=logical_id
+        )
+        function = resource["StackResourceDetail"]["PhysicalResourceId"]
+        configuration = boto3.client("lambda", region_name=self.region).get_function_configuration(
+            FunctionName=function
+        )
+        return dict(configuration.get("Environment", {}).get("Variables", {}))
+
 
 def from_local(state_dir: Path = DEFAULT_LOCAL_DIR) -> Endpoints:
     path = state_dir / "endpoints.json"
@@ -96,4 +120,5 @@ def from_stack(stack_name: str, region: str | None = None) -> Endpoints:
         send_queue_url=outputs["SendQueueUrl"],
         region=cloudformation.meta.region_name,
         extra=outputs,
+        stack_name=stack_name,
     )

@@ -1,58 +1,164 @@
 """Talking to a running gateway: put send requests on its queue, read statuses from its API."""
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session as BotocoreSession
 
 from cgw.endpoints import Endpoints
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 TIMEOUT = (3.05, 10.0)
 SQS_BATCH = 10
+# SendMessageBatch's own limit on the bodies of one call; a queue may allow less.
+SQS_MAX_BATCH_BYTES = 1_048_576
+# An entry SQS failed on its side (not the request's fault) is tried this often in all.
+QUEUE_ATTEMPTS = 4
+RETRY_BASE_SECONDS = 0.2
 
 
 class GatewayError(Exception):
     """The gateway answered with an error; the message says what and where."""
 
 
+class _CallFailed(Exception):
+    """A whole SendMessageBatch call failed (after botocore's own retries)."""
+
+    def __init__(self, reason: str, not_queued: list["NotQueued"]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.not_queued = not_queued
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    waiting: int  # ApproximateNumberOfMessages
+    in_flight: int  # ApproximateNumberOfMessagesNotVisible
+    max_message_bytes: int
+
+    @property
+    def ahead(self) -> int:
+        """Requests the sender has still to finish before anything queued now."""
+        return self.waiting + self.in_flight
+
+
+@dataclass(frozen=True, slots=True)
+class NotQueued:
+    index: int  # position in the bodies given to `queue`
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    queued: int
+    not_queued: list[NotQueued]
+
+
 class GatewayClient:
-    def __init__(self, endpoints: Endpoints, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        session: requests.Session | None = None,
+        *,
+        sqs: "SQSClient | None" = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.endpoints = endpoints
         self._http = session or requests.Session()
-        self._sqs = endpoints.sqs()
+        self._sqs = sqs or endpoints.sqs()
+        self._sleep = sleep
 
     def send(self, requests_: Iterable[dict[str, Any]]) -> int:
-        """Queue send requests (batches of ten); how many were queued."""
-        batch: list[dict[str, Any]] = []
-        queued = 0
-        for request in requests_:
-            batch.append(request)
-            if len(batch) == SQS_BATCH:
-                queued += self._send_batch(batch)
-                batch = []
-        if batch:
-            queued += self._send_batch(batch)
-        return queued
+        """Queue send requests; how many were queued (GatewayError if any was not)."""
+        result = self.queue([json.dumps(request) for request in requests_])
+        if result.not_queued:
+            failed = result.not_queued
+            raise GatewayError(f"the queue refused {len(failed)} request(s): {failed[0].reason}")
+        return result.queued
 
-    def _send_batch(self, batch: list[dict[str, Any]]) -> int:
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(i), "MessageBody": json.dumps(request)} for i, request in enumerate(batch)
-        ]
-        answer = self._sqs.send_message_batch(
-            QueueUrl=self.endpoints.send_queue_url, Entries=entries
+    def queue_state(self) -> QueueState:
+        try:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self.endpoints.send_queue_url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "MaximumMessageSize",
+                ],
+            )["Attributes"]
+        except (ClientError, BotoCoreError) as exc:
+            raise GatewayError(f"send queue {self.endpoints.send_queue_url}: {exc}") from exc
+        return QueueState(
+            waiting=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            max_message_bytes=int(attributes.get("MaximumMessageSize", SQS_MAX_BATCH_BYTES)),
         )
-        failed = answer.get("Failed", [])
-        if failed:
-            raise GatewayError(f"the queue refused {len(failed)} request(s): {failed[0]}")
-        return len(entries)
+
+    def queue(
+        self,
+        bodies: Sequence[str],
+        *,
+        max_batch_bytes: int = SQS_MAX_BATCH_BYTES,
+        progress: Callable[[int], None] | None = None,
+    ) -> QueueResult:
+        """Put `bodies` on the send queue with SendMessageBatch (ten at most, `max_batch_bytes`
+        at most per call). Entries SQS failed on its side are sent again, with backoff, and
+        only they: the others are on the queue already. `progress(n)` after each call, n
+        bodies settled. When a whole call fails, nothing after it is sent."""
+        not_queued: list[NotQueued] = []
+        batches = list(_batches(bodies, min(max_batch_bytes, SQS_MAX_BATCH_BYTES)))
+        for position, batch in enumerate(batches):
+            try:
+                not_queued += self._queue_batch(batch, bodies)
+            except _CallFailed as stop:
+                later = [index for rest in batches[position + 1 :] for index in rest]
+                not_queued += stop.not_queued
+                not_queued += [NotQueued(index, stop.reason) for index in later]
+                break
+            if progress is not None:
+                progress(len(batch))
+        not_queued.sort(key=lambda failure: failure.index)
+        return QueueResult(len(bodies) - len(not_queued), not_queued)
+
+    def _queue_batch(self, batch: list[int], bodies: Sequence[str]) -> list[NotQueued]:
+        pending = batch
+        failures: list[NotQueued] = []
+        for attempt in range(QUEUE_ATTEMPTS):
+            if attempt:
+                self._sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(index), "MessageBody": bodies[index]} for index in pending
+            ]
+            try:
+                answer = self._sqs.send_message_batch(
+                    QueueUrl=self.endpoints.send_queue_url, Entries=entries
+                )
+            except (ClientError, BotoCoreError) as exc:
+                reason = f"not sent: {exc}"
+                unsent = [NotQueued(index, reason) for index in pending]
+                raise _CallFailed(reason, failures + unsent) from exc
+            retry = []
+            for failed in answer.get("Failed", []):
+                reason = ": ".join(filter(None, (failed["Code"], failed.get("Message"))))
+                if failed["SenderFault"]:  # the same entry would fail again
+                    failures.append(NotQueued(int(failed["Id"]), reason))
+                else:
+                    retry.append((int(failed["Id"]), reason))
+            if not retry:
+                return failures
+            pending = [index for index, _ in retry]
+        return failures + [NotQueued(index, reason) for index, reason in retry]
 
     def status(self, message_id: str) -> dict[str, Any] | None:
         """The status API's JSON for one message; None when the gateway does not know it."""
@@ -75,3 +181,18 @@ class GatewayClient:
         request = AWSRequest(method="GET", url=url)
         SigV4Auth(credentials, "execute-api", self.endpoints.region).add_auth(request)
         return dict(request.headers.items())
+
+
+def _batches(bodies: Sequence[str], max_bytes: int) -> Iterator[list[int]]:
+    """Indexes of `bodies`, ten at most and `max_bytes` of bodies at most per batch."""
+    batch: list[int] = []
+    size = 0
+    for index, body in enumerate(bodies):
+        length = len(body.encode())
+        if batch and (len(batch) == SQS_BATCH or size + length > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(index)
+        size += length
+    if batch:
+        yield batch

@@ -1,6 +1,7 @@
 """Sender: send requests from the SQS queue through their carriers, with partial batch
 failures; each carrier account's records in their own lane (`gateway.lanes`)."""
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -16,7 +17,10 @@ from gateway.wiring import sender
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
-    logger.thread_safe_remove_keys(["message_id"])
+    logger.thread_safe_remove_keys(["correlation_id"])  # the previous record's
+    # From when the request was queued (or queued anew after a hold) to now: a backlog shows.
+    age_ms = time.time() * 1000 - int(record.attributes.sent_timestamp)
+    metrics.add_metric(name="QueueAgeMs", unit="Milliseconds", value=max(0.0, age_ms))
     receive_count = int(record.attributes.approximate_receive_count)
     delivery = Delivery(
         body=record.body,

@@ -98,7 +98,7 @@ class LocalStack:
         self._api: ApiFront | None = None
         self._pollers: list[SqsPoller | StreamPoller] = []
         self._scheduler: Scheduler | None = None
-        self._endpoints: dict[str, str] = {}
+        self._endpoints: dict[str, Any] = {}
 
     def __enter__(self) -> Self:
         self.start()
@@ -115,7 +115,7 @@ class LocalStack:
     # -- what callers and tests use ---------------------------------------------------
 
     @property
-    def endpoints(self) -> dict[str, str]:
+    def endpoints(self) -> dict[str, Any]:
         """The contents of endpoints.json."""
         return dict(self._endpoints)
 
@@ -220,7 +220,12 @@ class LocalStack:
             carrier_endpoints |= carrier.connect(carrier_url, gateway)
 
         self._start_triggers(functions, physical, runtime, clients)
-        self._endpoints = self._build_endpoints(template, resolver, carrier_endpoints)
+        self._endpoints = {
+            **self._build_endpoints(template, resolver, carrier_endpoints),
+            # What each function runs with (the CLI reads the sender's rates there, as it
+            # reads a deployed function's configuration).
+            "function_environments": {f.logical_id: dict(f.environment) for f in functions},
+        }
         if "event_bus" in self._endpoints:
             self._endpoints["events_queue_url"] = route_bus_to_queue(
                 clients, self._endpoints["event_bus"]

@@ -523,6 +523,10 @@ def test_endpoints_json_describes_the_running_stack(stack: LocalStack) -> None:
     assert written["dlq_url"] == queue_url(stack, "DeadLetterQueue")
     assert written["table_name"] == f"{stack.options.stack_name}-Table"
     assert Path(written["logs_dir"]).is_dir()
+    # Each function's resolved environment, as a deployed function's configuration shows it.
+    echo = written["function_environments"]["EchoFunction"]
+    assert echo["QUEUE_URL"] == written["send_queue_url"]
+    assert set(written["function_environments"]) == {f.logical_id for f in stack.functions}
 
 
 def test_unknown_resource_types_are_listed_once(

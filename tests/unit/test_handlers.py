@@ -15,7 +15,7 @@ from gateway.repository import MessageRepository
 from gateway.sending import Delivery, Result, RetryLater
 from gateway.status import Status
 from gateway.tracking import StatusTracker
-from tests.support import FakeLambdaContext, event
+from tests.support import FakeLambdaContext, LogLines, event
 
 pytestmark = pytest.mark.usefixtures("aws")
 TOKEN = "s3cr3t-receipt-token-0123456789"
@@ -112,6 +112,21 @@ def test_a_receipt_before_its_send_is_kept_and_applied_later() -> None:
     message = MessageRepository("messages").get("order-42")
     assert message is not None
     assert message.status is Status.DELIVERED
+
+
+@pytest.mark.usefixtures("receipt_env")
+def test_a_receipt_is_logged_under_its_messages_id_without_the_number(
+    log_lines: LogLines,
+) -> None:
+    receipts_app.handler(receipt_event(ref="res-early"), FakeLambdaContext())
+    stored_message()
+    receipts_app.handler(receipt_event(), FakeLambdaContext())
+
+    early, applied = [line for line in log_lines() if line["message"] == "orange receipt"]
+    assert "correlation_id" not in early  # no message has that reference yet
+    assert applied["correlation_id"] == "order-42"
+    assert applied["to"] == "+2250******001"
+    assert "0700000001" not in json.dumps(log_lines())
 
 
 @pytest.mark.usefixtures("receipt_env")

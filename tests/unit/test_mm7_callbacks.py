@@ -21,7 +21,7 @@ from gateway.model import Message
 from gateway.repository import MessageRepository
 from gateway.status import Status
 from gateway.tracking import StatusTracker
-from tests.support import FakeLambdaContext, event
+from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.mm7.corpus import load
 
 PASSWORD = "mm7-password-0123456789"
@@ -175,6 +175,17 @@ def test_a_delivery_report_moves_its_mms_once() -> None:
     assert message is not None
     assert message.status is Status.DELIVERED
     assert [h["status"] for h in message.progress.history].count("delivered") == 1
+
+
+def test_reports_and_mo_are_logged_under_their_messages_id(log_lines: LogLines) -> None:
+    sent_mms(SEED_DR_MESSAGE_ID)
+    call("dr-seed-rel6-1-4")
+    call("deliver-seed-corrected")
+
+    by_message = {line["message"]: line for line in log_lines()}
+    assert by_message["mm7 delivery report"]["correlation_id"] == "mms-1"
+    [record] = inbound_records()
+    assert by_message["inbound mms received"]["correlation_id"] == record["id"]["S"]
 
 
 def test_a_report_before_its_mms_is_recorded_is_kept_and_answered_1000() -> None:

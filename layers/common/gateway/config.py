@@ -88,6 +88,10 @@ class OrangeAccount:
     rate_per_second: float
     bill_per_segment: bool  # each SMS segment counts against the rate, not each request
 
+    def cost(self, segments: int) -> int:
+        """The units an SMS of `segments` parts uses of this account's rate."""
+        return segments if self.bill_per_segment else 1
+
 
 class OrangeConfig(_EnvModel):
     """Orange accounts and routing. The `default` account uses the template's two secrets;

@@ -3,6 +3,10 @@
 
 from dataclasses import dataclass
 
+import phonenumbers
+
+from gateway.send_request import InvalidRequest
+
 
 @dataclass(frozen=True, slots=True)
 class Country:
@@ -30,3 +34,13 @@ COUNTRIES: tuple[Country, ...] = (
 )
 BY_REGION: dict[str, Country] = {c.region: c for c in COUNTRIES}
 BY_ISO3: dict[str, Country] = {c.iso3: c for c in COUNTRIES}
+
+
+def orange_country(msisdn: str) -> Country:
+    """The Orange country of a recipient (E.164 with +); InvalidRequest when Orange SMS does
+    not serve it."""
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(msisdn))
+    country = BY_REGION.get(region or "")
+    if country is None:
+        raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
+    return country

@@ -56,6 +56,7 @@ class InboundMessages:
     def receive(self, request: DeliverRequest, *, received_at: str, now: int) -> str:
         """Store and announce one MO MMS (idempotent); its id."""
         message_id = inbound_id(request)
+        logger.set_correlation_id(message_id)
         parts = []
         for index, part in enumerate(request.parts):
             key = part_key(message_id, index, part)
@@ -71,7 +72,6 @@ class InboundMessages:
             metrics.add_metric(name="InboundReceived", unit="Count", value=1)
         logger.info(
             "inbound mms received",
-            inbound_id=message_id,
             sender=_masked(request.sender),
             parts=len(parts),
             retried=not created,

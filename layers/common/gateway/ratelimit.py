@@ -34,6 +34,17 @@ DEFAULT_TOLERANCE = 0.015
 SLOT_TTL_SECONDS = 120
 
 
+def slot_seconds(rate_per_second: float, margin: float = DEFAULT_MARGIN) -> float:
+    """How long one slot lasts: a little over `1 / rate`, so the margin covers jitter."""
+    return (1.0 + margin) / rate_per_second
+
+
+def slots_for(cost: int) -> int:
+    """The slots a request of `cost` units takes: the one it goes in and `cost - 1` on each
+    side (see above)."""
+    return 2 * cost - 1
+
+
 class RateBudgetExceeded(Throttled):
     """The next free slot is further away than the caller can wait; try the message later."""
 
@@ -53,7 +64,7 @@ class SlotRateLimiter:
     ) -> None:
         self._table = table_name
         self._pk = {"S": f"RATE#{account}"}
-        self.slot_seconds = (1.0 + margin) / rate_per_second
+        self.slot_seconds = slot_seconds(rate_per_second, margin)
         self._tolerance = tolerance
         self._client_instance = client
         self._clock = clock
@@ -67,7 +78,7 @@ class SlotRateLimiter:
         """Return when this caller may send a request of `cost` units now; waits at most
         `max_wait` seconds."""
         give_up = self._clock() + max_wait
-        span = 2 * cost - 1
+        span = slots_for(cost)
         first = self._next_slot()
         while True:
             slot = first + cost - 1  # the one we send in

@@ -140,10 +140,11 @@ class Sender:
         try:
             request = parse_send_request(delivery.body)
             message_id = request.id or delivery.fallback_id
+            # Thread-local: the sender's lanes log for several messages at once.
+            logger.thread_safe_append_keys(correlation_id=message_id)
             prepared = self._channel(request).prepare(request)
         except InvalidRequest as exc:
             return self._refuse(delivery, str(exc))
-        logger.thread_safe_append_keys(message_id=message_id)
         created = self._create_marked(message_id, request, prepared)
         if created is not None:
             return self._send(created, prepared, delivery)
@@ -183,6 +184,7 @@ class Sender:
 
     def _refuse(self, delivery: Delivery, reason: str) -> Result:
         message_id = claimed_id(delivery.body) or delivery.fallback_id
+        logger.thread_safe_append_keys(correlation_id=message_id)
         message = Message.new(
             id=message_id,
             channel=claimed_channel(delivery.body) or "unknown",
@@ -193,7 +195,7 @@ class Sender:
         )
         created = self._repo.create(message)
         metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-        logger.warning("invalid send request", message_id=message_id, reason=reason, new=created)
+        logger.warning("invalid send request", reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
     def _create_marked(

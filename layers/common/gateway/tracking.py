@@ -59,12 +59,14 @@ class StatusTracker:
     def apply_receipt(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> Applied:
         message_id = self._repo.message_id_for_ref(provider, ref)
         if message_id is not None:
+            logger.set_correlation_id(message_id)
             return self.apply(message_id, update)
         self._repo.keep_early(provider, ref, update, now=now)
         message_id = self._repo.message_id_for_ref(provider, ref)
         if message_id is None:
             logger.info("receipt kept until its send is recorded", provider=provider)
             return Applied.EARLY
+        logger.set_correlation_id(message_id)
         # The send was recorded between our two reads: apply what is kept, ours included.
         outcomes = self.apply_early(provider, ref, message_id)
         return outcomes[-1] if outcomes else Applied.DUPLICATE

@@ -5,11 +5,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import phonenumbers
-
 from gateway.carrier_errors import AccountBlocked, Unavailable, before_the_call
 from gateway.config import OrangeAccount, OrangeConfig
-from gateway.countries import BY_REGION, Country
+from gateway.countries import orange_country
 from gateway.holds import AccountHolds
 from gateway.masking import mask_msisdn
 from gateway.observability import logger, metrics
@@ -17,7 +15,7 @@ from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenR
 from gateway.orange.receipts import PROVIDER
 from gateway.ratelimit import SlotRateLimiter
 from gateway.segments import count_segments
-from gateway.send_request import InvalidRequest, SmsRequest
+from gateway.send_request import SmsRequest
 from gateway.sending import Prepared
 from gateway.tokens import TokenStore
 
@@ -47,10 +45,10 @@ class OrangeSmsChannel:
         self._config = config
 
     def lane(self, request: SmsRequest) -> str:
-        return f"orange-sms:{self._config.account_for(_country(request)).name}"
+        return f"orange-sms:{self._config.account_for(orange_country(request.to)).name}"
 
     def prepare(self, request: SmsRequest) -> Prepared:
-        country = _country(request)
+        country = orange_country(request.to)
         account = self._config.account_for(country)
         sms = OutboundSms(
             sender_number=self._config.sender_number(country),
@@ -81,7 +79,7 @@ class OrangeSmsChannel:
             raise AccountBlocked(held)
         tokens = self._tokens(route.account.name)
         limiter = self._limiters(route.account.name)
-        cost = route.segments if route.account.bill_per_segment else 1
+        cost = route.account.cost(route.segments)
         token = before_the_call(tokens.current)
         renewed = False
         while True:
@@ -104,11 +102,3 @@ class OrangeSmsChannel:
                     segments=route.segments,
                 )
                 return resource_id
-
-
-def _country(request: SmsRequest) -> Country:
-    region = phonenumbers.region_code_for_number(phonenumbers.parse(request.to))
-    country = BY_REGION.get(region or "")
-    if country is None:
-        raise InvalidRequest(f"to: Orange SMS does not serve this number's country ({region})")
-    return country
