@@ -14,20 +14,16 @@
 """
 
 import bisect
-import json
 import logging
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-import requests
 from moto.dynamodb.models import DynamoDBBackend
 
 from bench.local import (
@@ -42,6 +38,7 @@ from bench.local import (
     settle,
     sms_requests,
 )
+from bench.recording import MotoRecording, of_service, per_message
 from infra.local.functions import SqsEvent
 from infra.local.stack import LocalStack
 from infra.simulators.orange import OrangeSimulator, Stats
@@ -51,7 +48,6 @@ WINDOW_SECONDS = 1.0
 SETTLE_SECONDS = 600.0
 STATUS_SECONDS = 120.0
 WARM_UP_PER_ROUTE = 5  # brings up the sender's workers and tokens before anything is timed
-DYNAMODB_TARGET = "DynamoDB_20120810."
 
 logger = logging.getLogger(__name__)
 
@@ -215,18 +211,14 @@ def measure_dynamodb_requests(
     with MotoRecording(stack.clients.endpoint_url) as recording:
         gateway_client(stack).send(requests_)
         settled = settle(stack, SETTLE_SECONDS)
-    operations = Counter(
-        target.removeprefix(DYNAMODB_TARGET)
-        for target in recording.targets()
-        if target.startswith(DYNAMODB_TARGET)
-    )
+    operations = of_service(recording.operations(), "DynamoDB")
     count = len(requests_)
     return {
         "sms": count,
         "settled": settled,
         "receipts_per_sms": 2,
         "total": round(operations.total() / count, 2),
-        "by_operation": {op: round(n / count, 2) for op, n in sorted(operations.items())},
+        "by_operation": per_message(operations, count),
     }
 
 
@@ -260,34 +252,6 @@ def moto_transaction_clock() -> Iterator[TransactionTime]:
 
     with patch.object(DynamoDBBackend, "transact_write_items", timed):
         yield spent
-
-
-class MotoRecording:
-    """moto's request recorder over a `with` block; `targets()` lists the JSON-protocol
-    operations recorded (the X-Amz-Target header, e.g. DynamoDB_20120810.PutItem)."""
-
-    def __init__(self, endpoint_url: str) -> None:
-        self._api = f"{endpoint_url}/moto-api/recorder"
-        self._file = Path(os.environ["MOTO_RECORDER_FILEPATH"])
-
-    def __enter__(self) -> "MotoRecording":
-        self._call("reset-recording")
-        self._call("start-recording")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._call("stop-recording")
-
-    def targets(self) -> list[str]:
-        try:
-            lines = self._file.read_text().splitlines()
-        finally:
-            self._file.unlink(missing_ok=True)
-        entries = [json.loads(line) for line in lines if line]
-        return [str(entry["headers"].get("X-Amz-Target", "")) for entry in entries]
-
-    def _call(self, action: str) -> None:
-        requests.post(f"{self._api}/{action}", timeout=10).raise_for_status()
 
 
 def _sender_concurrency(stack: LocalStack) -> int:
