@@ -2,14 +2,17 @@
 
 Start order: moto's server, the carrier simulators (their URLs are template parameters),
 the template's data resources, the function workers, the API front, the carriers'
-callbacks and credentials, the SQS pollers, the scheduler; then `<state_dir>/endpoints.json`.
-`stop` undoes it all in reverse and removes endpoints.json, which describes a running stack.
+callbacks and credentials, the custom resources (the Orange receipt subscription), the SQS
+pollers, the scheduler; then `<state_dir>/endpoints.json` and each function's configuration
+in `<state_dir>/functions/`. `stop` deletes the custom resources, undoes the rest in reverse
+and removes those files, which describe a running stack.
 """
 
 import functools
 import json
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from moto.server import ThreadedMotoServer
 from infra.local.api import ApiFront, build_routes
 from infra.local.aws import AwsClients
 from infra.local.carriers import CARRIERS, Carrier, Gateway, Simulator
+from infra.local.custom_resources import CustomResources, api_urls, read_custom_resources
 from infra.local.functions import (
     FunctionSpec,
     SqsEvent,
@@ -35,11 +39,12 @@ from infra.local.resources import create_resources
 from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
 from infra.local.sqs import SqsPoller, SqsSource
-from infra.local.template import Template
+from infra.local.template import Resource, Template
 
 logger = logging.getLogger(__name__)
 
 ENDPOINTS_FILE = "endpoints.json"
+FUNCTIONS_DIR = "functions"
 # Template outputs that endpoints.json repeats, under the names the CLI and tests read.
 OUTPUT_ENDPOINTS = {
     "SendQueueUrl": "send_queue_url",
@@ -47,6 +52,7 @@ OUTPUT_ENDPOINTS = {
     "TableName": "table_name",
     "BucketName": "bucket",
     "EventBusName": "event_bus",
+    "OrangeReceiptSubscriptions": "orange_receipt_subscriptions",
 }
 JOIN_TIMEOUT_SECONDS = 5.0
 
@@ -118,6 +124,7 @@ class LocalStack:
         self._api: ApiFront | None = None
         self._pollers: list[SqsPoller] = []
         self._scheduler: Scheduler | None = None
+        self._custom_resources: CustomResources | None = None
         self._endpoints: dict[str, str] = {}
 
     def __enter__(self) -> Self:
@@ -146,6 +153,12 @@ class LocalStack:
     @property
     def logs_dir(self) -> Path:
         return self.options.state_dir / "logs"
+
+    @property
+    def functions_dir(self) -> Path:
+        """`<LogicalId>.json` per function: its name and environment, as Lambda's
+        GetFunctionConfiguration gives them (the CLI reads the Orange settings there)."""
+        return self.options.state_dir / FUNCTIONS_DIR
 
     @property
     def clients(self) -> AwsClients:
@@ -222,7 +235,7 @@ class LocalStack:
 
         overrides = dict(options.parameter_overrides)
         carriers = self._start_carriers(template, overrides)
-        resolver, physical, functions = self._deploy(template, overrides, clients)
+        resolver, physical, resources, functions = self._deploy(template, overrides, clients)
 
         runtime = self._runtime = FunctionRuntime(
             functions,
@@ -239,12 +252,25 @@ class LocalStack:
         for carrier, carrier_url in carriers:
             carrier_endpoints |= carrier.connect(carrier_url, gateway)
 
+        # Before the triggers: the receipt subscription exists before the first send.
+        custom = self._custom_resources = CustomResources(
+            read_custom_resources(
+                resources, resolver, functions, api_urls(functions, options.region, self._api.url)
+            ),
+            runtime.invoke,
+            region=options.region,
+            stack_name=options.stack_name,
+        )
+        physical.update(custom.create_all(options.host))
+
         self._start_triggers(functions, physical, runtime, clients)
         self._endpoints = self._build_endpoints(template, resolver, carrier_endpoints)
         if "event_bus" in self._endpoints:
             self._endpoints["events_queue_url"] = route_bus_to_queue(
                 clients, self._endpoints["event_bus"]
             )
+        self._write_functions(functions)
+        self._endpoints["functions_dir"] = str(self.functions_dir.resolve())
         self._write_endpoints()
         logger.info(
             "local stack started: api_url=%s aws_endpoint_url=%s endpoints=%s",
@@ -255,7 +281,7 @@ class LocalStack:
 
     def _deploy(
         self, template: Template, overrides: Mapping[str, str], clients: AwsClients
-    ) -> tuple[Resolver, dict[str, Physical], list[FunctionSpec]]:
+    ) -> tuple[Resolver, dict[str, Physical], list[Resource], list[FunctionSpec]]:
         """Create the data resources in moto and resolve the functions against them."""
         options = self.options
         physical: dict[str, Physical] = {}
@@ -270,7 +296,7 @@ class LocalStack:
         create_resources(resources, resolver, physical, clients, options.stack_name)
         apis = read_apis(resources, resolver, template.globals_section("Api"))
         functions = read_functions(resources, resolver, physical, apis, template.base_dir)
-        return resolver, physical, functions
+        return resolver, physical, resources, functions
 
     def _start_triggers(
         self,
@@ -350,6 +376,16 @@ class LocalStack:
                     endpoints[key] = as_text(value)
         return endpoints | dict(carrier_endpoints)
 
+    def _write_functions(self, functions: list[FunctionSpec]) -> None:
+        self.functions_dir.mkdir(parents=True, exist_ok=True)
+        for function in functions:
+            configuration = {
+                "FunctionName": function.name,
+                "Environment": {"Variables": dict(function.environment)},
+            }
+            path = self.functions_dir / f"{function.logical_id}.json"
+            path.write_text(json.dumps(configuration, indent=2) + "\n")
+
     def _write_endpoints(self) -> None:
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
         staging = self.endpoints_path.with_suffix(".tmp")
@@ -359,6 +395,12 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice or after a failed start."""
         self.endpoints_path.unlink(missing_ok=True)
+        shutil.rmtree(self.functions_dir, ignore_errors=True)
+        if self._custom_resources is not None:
+            # As deleting the stack does (the Orange subscription is removed), while the
+            # functions and simulators still run.
+            self._custom_resources.delete_all()
+            self._custom_resources.stop()
         for poller in self._pollers:
             poller.signal_stop()
         if self._scheduler is not None:
@@ -377,4 +419,5 @@ class LocalStack:
             self._moto.stop()
         self._pollers, self._simulators, self._endpoints = [], {}, {}
         self._moto = self._runtime = self._api = self._scheduler = None
+        self._custom_resources = None
         logger.info("local stack stopped")
