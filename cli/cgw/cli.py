@@ -5,6 +5,8 @@
   cgw send FILE|-|JSON      queue one send request, or a JSON-lines file of them
   cgw status ID             one message's state and history
   cgw balance               the latest Orange balance per account and country
+  cgw orange-subscription create|show|delete
+                            the Orange receipt subscription, by hand
 
 Endpoints come from a deployed stack's outputs (--stack NAME) or from the running local
 stack's .local/endpoints.json.
@@ -18,9 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from cgw import orange_subscription
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
     Endpoints,
@@ -30,6 +35,7 @@ from cgw.endpoints import (
     from_stack,
 )
 from cgw.gateway_client import GatewayClient, GatewayError
+from gateway.carrier_errors import CarrierError
 from gateway.repository import BalanceRepository
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -41,8 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if Console().is_terminal else Console(width=160)
     try:
         code: int = args.run(args, console)
-    except (EndpointsNotFound, GatewayError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+    except (EndpointsNotFound, GatewayError, CarrierError, ClientError, ValueError) as exc:
+        # As text: a reason may hold brackets or colons rich would read as markup or emoji.
+        Console(stderr=True).print(Text.assemble(("error:", "red"), f" {exc}"))
         return EXIT_FAILED
     return code
 
@@ -81,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one message's state and history")
     status.add_argument("id")
     status.set_defaults(run=_status)
+
+    orange_subscription.add_parser(commands, _endpoints)
     return parser
 
 

@@ -8,14 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from functions.orange_subscription import app
 from gateway.carrier_errors import OutcomeUnknown, Rejected, Unavailable
@@ -27,7 +26,6 @@ from gateway.custom_resource import (
     answer,
     respond,
 )
-from gateway.observability import logger
 from gateway.orange.client import TokenRejected
 from gateway.orange.subscriptions import (
     OrangeSubscriptionsApi,
@@ -36,6 +34,7 @@ from gateway.orange.subscriptions import (
     encode_refs,
     subscription_sender,
 )
+from tests.fakes import FakeOrangeHttp
 from tests.support import FakeLambdaContext, event, scripted_session
 
 ORANGE = "https://api.orange.test"
@@ -192,83 +191,6 @@ def test_a_refused_registration_says_why_without_the_token() -> None:
 # -- the custom resource, as CloudFormation drives it ----------------------------------
 
 
-@dataclass
-class FakeHttp:
-    """Orange and the ResponseURL behind requests' transport: every request is recorded,
-    Orange answers as the seed shows unless `refuse` names an account's sender number."""
-
-    token_requests: int = 0
-    sent: list[requests.PreparedRequest] = field(default_factory=list)
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    answer_headers: list[dict[str, str]] = field(default_factory=list)
-    timeouts: list[Any] = field(default_factory=list)
-    refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    expired_tokens: set[str] = field(default_factory=set)
-    deleted: list[str] = field(default_factory=list)
-    delete_status: int = 204
-    put_statuses: list[int] = field(default_factory=list)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.sent.append(request)
-        self.timeouts.append(kwargs.get("timeout"))
-        url = urlsplit(request.url or "")
-        if request.method == "PUT":
-            self.answers.append(json.loads(request.body or b""))
-            self.answer_headers.append(dict(request.headers))
-            return self._response(request, self.put_statuses.pop(0) if self.put_statuses else 200)
-        if url.path == "/oauth/v3/token":
-            self.token_requests += 1
-            token = {"access_token": f"t{self.token_requests}", "expires_in": "3600"}
-            return self._response(request, 200, token)
-        if request.headers.get("Authorization", "").removeprefix("Bearer ") in self.expired_tokens:
-            return self._response(request, 401, {"code": 42, "message": "Expired credentials"})
-        if request.method == "POST":
-            sender = url.path.split("/")[4].removeprefix("tel%3A%2B")
-            if sender in self.refuse:
-                status, body = self.refuse[sender]
-                return self._response(request, status, body)
-            return self._response(request, 201, created_body(f"sub-{uuid.uuid4().hex[:8]}"))
-        if request.method == "DELETE":
-            self.deleted.append(url.path)
-            body = {404: {"code": 60, "message": "Resource not found"}}.get(
-                self.delete_status, {"code": 1, "message": "Internal error"}
-            )
-            return self._response(request, self.delete_status, body)
-        raise AssertionError(f"unexpected request {request.method} {request.url}")
-
-    def orange_calls(self, method: str) -> list[requests.PreparedRequest]:
-        return [r for r in self.sent if r.method == method and "oauth" not in (r.url or "")]
-
-    @staticmethod
-    def _response(
-        request: requests.PreparedRequest, status: int, body: Any = None
-    ) -> requests.Response:
-        response = requests.Response()
-        response.status_code = status
-        response._content = json.dumps(body).encode() if body is not None else b""
-        response.request = request
-        response.url = request.url or ""
-        return response
-
-
-@pytest.fixture
-def http(monkeypatch: pytest.MonkeyPatch) -> FakeHttp:
-    fake = FakeHttp()
-    monkeypatch.setattr(
-        HTTPAdapter, "send", lambda adapter, request, **kwargs: fake.send(request, **kwargs)
-    )
-    monkeypatch.setattr("gateway.custom_resource.time.sleep", lambda _: None)
-    return fake
-
-
-@pytest.fixture
-def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """What the functions' logger writes (to stdout on Lambda)."""
-    buffer = io.StringIO()
-    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
-    return buffer
-
-
 @pytest.fixture
 def stack_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The subscription function's environment with two accounts (Mali on its own)."""
@@ -303,7 +225,7 @@ def run(request: dict[str, Any], remaining_ms: int = 120_000) -> dict[str, Any]:
 
 @pytest.mark.usefixtures("stack_env")
 def test_create_registers_each_account_and_answers_their_refs(
-    http: FakeHttp, logs: io.StringIO
+    http: FakeOrangeHttp, logs: io.StringIO
 ) -> None:
     assert run(cfn_event()) == {"status": "SUCCESS"}
 
@@ -344,7 +266,7 @@ def test_create_registers_each_account_and_answers_their_refs(
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_an_account_without_credentials_yet_is_skipped(http: FakeHttp) -> None:
+def test_an_account_without_credentials_yet_is_skipped(http: FakeOrangeHttp) -> None:
     boto3.client("secretsmanager").put_secret_value(
         SecretId="gw/orange/mali/credentials",
         SecretString=json.dumps({"client_id": "", "client_secret": ""}),
@@ -359,7 +281,7 @@ def test_an_account_without_credentials_yet_is_skipped(http: FakeHttp) -> None:
 
 @pytest.mark.usefixtures("stack_env")
 def test_a_failed_create_answers_what_it_registered_for_the_rollback_to_delete(
-    http: FakeHttp, logs: io.StringIO
+    http: FakeOrangeHttp, logs: io.StringIO
 ) -> None:
     # Orange's refusal quotes the URL it refused: the token must not get through.
     http.refuse["2230000"] = (
@@ -391,7 +313,9 @@ def test_a_failed_create_answers_what_it_registered_for_the_rollback_to_delete(
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_update_registers_anew_and_leaves_the_old_id_to_cloudformation(http: FakeHttp) -> None:
+def test_update_registers_anew_and_leaves_the_old_id_to_cloudformation(
+    http: FakeOrangeHttp,
+) -> None:
     old = encode_refs([SubscriptionRef("default", "2670000", "old-1")])
 
     assert run(cfn_event("Update", PhysicalResourceId=old))["status"] == "SUCCESS"
@@ -403,7 +327,7 @@ def test_update_registers_anew_and_leaves_the_old_id_to_cloudformation(http: Fak
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_a_failed_update_keeps_the_current_id(http: FakeHttp) -> None:
+def test_a_failed_update_keeps_the_current_id(http: FakeOrangeHttp) -> None:
     old = encode_refs([SubscriptionRef("default", "2670000", "old-1")])
     http.refuse["2670000"] = (503, {"code": 1, "message": "Internal error"})
 
@@ -417,7 +341,7 @@ def test_a_failed_update_keeps_the_current_id(http: FakeHttp) -> None:
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_delete_removes_each_subscription_and_a_404_is_success(http: FakeHttp) -> None:
+def test_delete_removes_each_subscription_and_a_404_is_success(http: FakeOrangeHttp) -> None:
     refs = [SubscriptionRef("default", "2670000", "a-1"), SubscriptionRef("mali", "2230000", "b-2")]
     http.delete_status = 404
 
@@ -434,7 +358,9 @@ def test_delete_removes_each_subscription_and_a_404_is_success(http: FakeHttp) -
 
 @pytest.mark.usefixtures("stack_env")
 @pytest.mark.parametrize("physical_id", ["not-created", "2026/01/01/[$LATEST]0123abcd"])
-def test_deleting_an_id_that_is_not_ours_calls_nobody(http: FakeHttp, physical_id: str) -> None:
+def test_deleting_an_id_that_is_not_ours_calls_nobody(
+    http: FakeOrangeHttp, physical_id: str
+) -> None:
     assert run(cfn_event("Delete", PhysicalResourceId=physical_id))["status"] == "SUCCESS"
 
     assert http.orange_calls("DELETE") == []
@@ -442,7 +368,7 @@ def test_deleting_an_id_that_is_not_ours_calls_nobody(http: FakeHttp, physical_i
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_a_delete_orange_fails_is_failed_with_the_reason(http: FakeHttp) -> None:
+def test_a_delete_orange_fails_is_failed_with_the_reason(http: FakeOrangeHttp) -> None:
     physical = encode_refs([SubscriptionRef("default", "2670000", "a-1")])
     http.delete_status = 500
 
@@ -455,7 +381,7 @@ def test_a_delete_orange_fails_is_failed_with_the_reason(http: FakeHttp) -> None
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_a_refused_token_is_renewed_once(http: FakeHttp) -> None:
+def test_a_refused_token_is_renewed_once(http: FakeOrangeHttp) -> None:
     boto3.client("secretsmanager").put_secret_value(
         SecretId="token",
         SecretString=json.dumps(
@@ -475,7 +401,7 @@ def test_a_refused_token_is_renewed_once(http: FakeHttp) -> None:
 
 
 @pytest.mark.usefixtures("stack_env")
-def test_a_create_without_an_api_url_fails_at_once(http: FakeHttp) -> None:
+def test_a_create_without_an_api_url_fails_at_once(http: FakeOrangeHttp) -> None:
     request = cfn_event()
     request["ResourceProperties"] = {"ServiceToken": request["ServiceToken"]}
 
@@ -502,7 +428,7 @@ class StubProvider:
         return text.replace("s3cr3t", "[hidden]")
 
 
-def test_work_past_the_deadline_is_answered_failed_in_time(http: FakeHttp) -> None:
+def test_work_past_the_deadline_is_answered_failed_in_time(http: FakeOrangeHttp) -> None:
     release = threading.Event()
 
     def stuck(request: CustomResourceRequest, cancelled: threading.Event) -> Outcome:
@@ -524,7 +450,7 @@ def test_work_past_the_deadline_is_answered_failed_in_time(http: FakeHttp) -> No
 
 
 def test_an_unexpected_error_is_answered_failed_and_redacted(
-    http: FakeHttp, logs: io.StringIO
+    http: FakeOrangeHttp, logs: io.StringIO
 ) -> None:
     def broken(request: CustomResourceRequest, cancelled: threading.Event) -> Outcome:
         raise KeyError("s3cr3t")
@@ -538,7 +464,7 @@ def test_an_unexpected_error_is_answered_failed_and_redacted(
     assert "s3cr3t" not in logs.getvalue()
 
 
-def test_a_malformed_request_is_still_answered(http: FakeHttp) -> None:
+def test_a_malformed_request_is_still_answered(http: FakeOrangeHttp) -> None:
     broken = {"RequestType": "Create", "ResponseURL": RESPONSE_URL, "StackId": "arn:stack"}
 
     outcome = answer(broken, lambda: 100.0, StubProvider(lambda r, c: Outcome.success("x")))
@@ -549,7 +475,7 @@ def test_a_malformed_request_is_still_answered(http: FakeHttp) -> None:
     assert http.answers[0]["StackId"] == "arn:stack"
 
 
-def test_without_a_response_url_there_is_nobody_to_answer(http: FakeHttp) -> None:
+def test_without_a_response_url_there_is_nobody_to_answer(http: FakeOrangeHttp) -> None:
     assert (
         answer({"hello": "world"}, lambda: 100.0, StubProvider(lambda r, c: Outcome.success("x")))
         is None
@@ -557,7 +483,7 @@ def test_without_a_response_url_there_is_nobody_to_answer(http: FakeHttp) -> Non
     assert http.sent == []
 
 
-def test_the_answer_is_retried_on_server_errors_only(http: FakeHttp) -> None:
+def test_the_answer_is_retried_on_server_errors_only(http: FakeOrangeHttp) -> None:
     http.put_statuses = [500, 503, 200]
     assert respond(RESPONSE_URL, {"Status": "SUCCESS"}) is True
     assert len(http.answers) == 3
