@@ -1,9 +1,14 @@
 """In-memory stand-ins for the outside systems, for unit tests."""
 
+import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
 
 from gateway.orange.client import AccessToken, OutboundSms
 
@@ -51,3 +56,98 @@ class MemorySecrets:
 
     def read_text(self, name: str, *, max_age: int) -> str:
         return str(self.values[name])
+
+
+@dataclass
+class FakeOrangeHttp:
+    """Orange's token and receipt-subscription calls, and CloudFormation's ResponseURL, behind
+    requests' transport (install with `monkeypatch` on HTTPAdapter.send). Every request is
+    recorded; Orange answers as the seeds show, unless `refuse` names a sender number or
+    `delete_status` forces the DELETE answer."""
+
+    base_url: str = "https://api.orange.test"
+    token_requests: int = 0
+    sent: list[requests.PreparedRequest] = field(default_factory=list)
+    timeouts: list[Any] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)  # PUT to a ResponseURL
+    answer_headers: list[dict[str, str]] = field(default_factory=list)
+    put_statuses: list[int] = field(default_factory=list)
+    registered: dict[str, str] = field(default_factory=dict)  # subscription id -> notifyURL
+    refuse: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    expired_tokens: set[str] = field(default_factory=set)
+    deleted: list[str] = field(default_factory=list)  # DELETE paths
+    delete_status: int | None = None
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.sent.append(request)
+        self.timeouts.append(kwargs.get("timeout"))
+        path = urlsplit(request.url or "").path
+        if request.method == "PUT":
+            self.answers.append(json.loads(request.body or b""))
+            self.answer_headers.append(dict(request.headers))
+            return _response(request, self.put_statuses.pop(0) if self.put_statuses else 200)
+        if path == "/oauth/v3/token":
+            self.token_requests += 1
+            token = {"access_token": f"t{self.token_requests}", "expires_in": "3600"}
+            return _response(request, 200, token)
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") in self.expired_tokens:
+            return _response(request, 401, {"code": 42, "message": "Expired credentials"})
+        handlers = {"POST": self._subscribe, "GET": self._show, "DELETE": self._delete}
+        if request.method not in handlers:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        return handlers[request.method](request, path)
+
+    def _show(self, request: requests.PreparedRequest, path: str) -> requests.Response:
+        subscription_id = unquote(path.rsplit("/", 1)[-1])
+        if subscription_id not in self.registered:
+            return _response(request, 404, {"code": 60, "message": "Resource not found"})
+        body = self.subscription(subscription_id, self.registered[subscription_id])
+        return _response(request, 200, body)
+
+    def _delete(self, request: requests.PreparedRequest, path: str) -> requests.Response:
+        self.deleted.append(path)
+        subscription_id = unquote(path.rsplit("/", 1)[-1])
+        status = self.delete_status or (204 if subscription_id in self.registered else 404)
+        if status == 204:
+            del self.registered[subscription_id]
+            return _response(request, status)
+        body = {404: {"code": 60, "message": "Resource not found"}}.get(
+            status, {"code": 1, "message": "Internal error"}
+        )
+        return _response(request, status, body)
+
+    def _subscribe(self, request: requests.PreparedRequest, path: str) -> requests.Response:
+        sender = path.split("/")[4].removeprefix("tel%3A%2B")
+        if sender in self.refuse:
+            status, body = self.refuse[sender]
+            return _response(request, status, body)
+        notify_url = json.loads(request.body or b"")["deliveryReceiptSubscription"][
+            "callbackReference"
+        ]["notifyURL"]
+        subscription_id = f"sub-{uuid.uuid4().hex[:8]}"
+        self.registered[subscription_id] = notify_url
+        return _response(request, 201, self.subscription(subscription_id, notify_url))
+
+    def subscription(self, subscription_id: str, notify_url: str) -> dict[str, Any]:
+        return {
+            "deliveryReceiptSubscription": {
+                "callbackReference": {"notifyURL": notify_url},
+                "resourceURL": (
+                    f"{self.base_url}/smsmessaging/v1/outbound/subscriptions/{subscription_id}"
+                ),
+            }
+        }
+
+    def orange_calls(self, method: str) -> list[requests.PreparedRequest]:
+        return [r for r in self.sent if r.method == method and "oauth" not in (r.url or "")]
+
+
+def _response(
+    request: requests.PreparedRequest, status: int, body: Any = None
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode() if body is not None else b""
+    response.request = request
+    response.url = request.url or ""
+    return response

@@ -5,6 +5,8 @@
   cgw send FILE|-|JSON      queue one send request, or a JSON-lines file of them
   cgw status ID             one message's state and history
   cgw balance               the latest Orange balance per account and country
+  cgw orange-subscription create|show|delete
+                            the Orange receipt subscription, by hand
 
 Endpoints come from a deployed stack's outputs (--stack NAME) or from the running local
 stack's .local/endpoints.json.
@@ -25,7 +27,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from cgw import orange_subscription
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
     SENDER_FUNCTION,
@@ -38,6 +42,7 @@ from cgw.endpoints import (
 from cgw.eta import AccountEta, estimate, human_duration
 from cgw.gateway_client import GatewayClient, GatewayError
 from cgw.send_file import RequestsRefused, read_requests
+from gateway.carrier_errors import CarrierError
 from gateway.config import OrangeConfig
 from gateway.repository import BalanceRepository
 
@@ -50,8 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console() if Console().is_terminal else Console(width=160)
     try:
         code: int = args.run(args, console)
-    except (EndpointsNotFound, GatewayError, ValueError, OSError) as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}")
+    except (
+        EndpointsNotFound,
+        GatewayError,
+        CarrierError,
+        ClientError,
+        ValueError,
+        OSError,
+    ) as exc:
+        # As text: a reason may hold brackets or colons rich would read as markup or emoji.
+        Console(stderr=True).print(Text.assemble(("error:", "red"), f" {exc}"))
         return EXIT_FAILED
     return code
 
@@ -97,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one message's state and history")
     status.add_argument("id")
     status.set_defaults(run=_status)
+
+    orange_subscription.add_parser(commands, _endpoints)
     return parser
 
 

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 DEFAULT_LOCAL_DIR = Path(".local")
@@ -40,29 +42,31 @@ class Endpoints:
             raise EndpointsNotFound("the gateway's table name is not among its endpoints")
         return str(table)
 
-    def dynamodb(self) -> "DynamoDBClient":
-        """A DynamoDB client for this gateway's account (moto's endpoint for the local stack)."""
+    @property
+    def receipt_subscriptions(self) -> str | None:
+        """The subscriptions the stack's custom resource registered (`encode_refs` text)."""
+        extra = self.extra or {}
+        refs = extra.get("orange_receipt_subscriptions") or extra.get("OrangeReceiptSubscriptions")
+        return str(refs) if refs else None
+
+    def _session(self) -> boto3.Session:
+        """The gateway's account: moto's endpoint for the local stack, with any credentials."""
         if self.aws_endpoint_url:
-            return boto3.client(
-                "dynamodb",
-                region_name=self.region,
-                endpoint_url=self.aws_endpoint_url,
+            return boto3.Session(
                 aws_access_key_id=LOCAL_KEY,
                 aws_secret_access_key=LOCAL_KEY,
+                region_name=self.region,
             )
-        return boto3.client("dynamodb", region_name=self.region)
+        return boto3.Session(region_name=self.region)
+
+    def dynamodb(self) -> "DynamoDBClient":
+        return self._session().client("dynamodb", endpoint_url=self.aws_endpoint_url)
 
     def sqs(self) -> "SQSClient":
-        """An SQS client for this gateway's account (moto's endpoint for the local stack)."""
-        if self.aws_endpoint_url:
-            return boto3.client(
-                "sqs",
-                region_name=self.region,
-                endpoint_url=self.aws_endpoint_url,
-                aws_access_key_id=LOCAL_KEY,
-                aws_secret_access_key=LOCAL_KEY,
-            )
-        return boto3.client("sqs", region_name=self.region)
+        return self._session().client("sqs", endpoint_url=self.aws_endpoint_url)
+
+    def secretsmanager(self) -> "SecretsManagerClient":
+        return self._session().client("secretsmanager", endpoint_url=self.aws_endpoint_url)
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
         """The environment a function of the gateway runs with: the deployed function's own
@@ -77,14 +81,18 @@ class Endpoints:
             return dict(environments[logical_id])
         if not self.stack_name:
             raise EndpointsNotFound(f"no stack to read {logical_id}'s environment from")
-        resource = boto3.client("cloudformation", region_name=self.region).describe_stack_resource(
-            StackName=self.stack_name, LogicalResourceId=logical_id
-        )
-        function = resource["StackResourceDetail"]["PhysicalResourceId"]
-        configuration = boto3.client("lambda", region_name=self.region).get_function_configuration(
-            FunctionName=function
-        )
-        return dict(configuration.get("Environment", {}).get("Variables", {}))
+        session = self._session()
+        try:
+            resource = session.client("cloudformation").describe_stack_resource(
+                StackName=self.stack_name, LogicalResourceId=logical_id
+            )["StackResourceDetail"]
+            configuration = session.client("lambda").get_function_configuration(
+                FunctionName=resource["PhysicalResourceId"]
+            )
+        except ClientError as exc:
+            raise EndpointsNotFound(f"{self.stack_name} {logical_id}: {exc}") from exc
+        variables = configuration.get("Environment", {}).get("Variables", {})
+        return {str(name): str(value) for name, value in variables.items()}
 
 
 def from_local(state_dir: Path = DEFAULT_LOCAL_DIR) -> Endpoints:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
+from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec
 from infra.simulators.mmsc import MmscSimulator
@@ -85,7 +86,8 @@ class Carrier(Protocol):
 
 
 class OrangeSms:
-    """Orange's SMS API: OAuth client credentials in a secret, receipts pushed to a token URL."""
+    """Orange's SMS API: OAuth client credentials in a secret, receipts pushed to the token URL
+    the gateway subscribed."""
 
     name = "orange"
     url_parameter = "OrangeApiUrl"
@@ -109,12 +111,13 @@ class OrangeSms:
         token_secret = gateway.env_value("RECEIPT_TOKEN_SECRET")
         if token_secret is not None:
             token = gateway.secret_value(token_secret)
-            endpoints["orange_dr_url"] = f"{gateway.api_url}/callbacks/orange/dr/{token}"
+            endpoints["orange_dr_url"] = receipt_url(gateway.api_url, token)
+        # The receipt URL reaches the simulator as it reaches Orange: through the template's
+        # subscription custom resource, which the local stack creates next.
         if self._simulator is not None:
             for account in self._accounts(gateway):
                 credentials = self._account_credentials(self._simulator, account.name)
                 gateway.put_secret(account.credentials_secret, json.dumps(credentials))
-            self._simulator.set_notify_url(endpoints.get("orange_dr_url"))
         return endpoints
 
     @staticmethod

@@ -126,7 +126,10 @@ def code_resources(
             arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{stack_name}-{where}:1"
             physical[where] = Physical(arn)
         elif resource.type == API:
-            physical[where] = Physical(_api_id(where), {"RootResourceId": _api_id(where)[:6]})
+            stage = resolver.resolve(resource.properties.get("StageName", "Prod"), where)
+            # Stage: SAM's `Api.Stage` reference (the stage's name), as `${Api.Stage}` in a Sub.
+            attributes = {"RootResourceId": _api_id(where)[:6], "Stage": as_text(stage)}
+            physical[where] = Physical(_api_id(where), attributes)
     return physical
 
 

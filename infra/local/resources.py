@@ -42,8 +42,8 @@ _NOT_DATA_PREFIXES = (
     "AWS::ApiGateway::",
     "AWS::ApiGatewayV2::",
     "AWS::SQS::QueuePolicy",
-    # Custom resources run deployment-time code (e.g. registering the receipt URL with
-    # Orange); the local stack does that wiring itself.
+    # Custom resources run deployment-time code (registering the receipt URL with Orange):
+    # created by infra.local.custom_resources once the functions run.
     "AWS::CloudFormation::CustomResource",
     "Custom::",
 )

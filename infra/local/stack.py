@@ -2,8 +2,10 @@
 
 Start order: moto's server, the carrier simulators (their URLs are template parameters),
 the template's data resources, the function workers, the API front, the carriers'
-callbacks and credentials, the SQS pollers, the scheduler; then `<state_dir>/endpoints.json`.
-`stop` undoes it all in reverse and removes endpoints.json, which describes a running stack.
+callbacks and credentials, the custom resources (the Orange receipt subscription), the SQS
+pollers, the scheduler; then `<state_dir>/endpoints.json` and each function's configuration
+in `<state_dir>/functions/`. `stop` deletes the custom resources, undoes the rest in reverse
+and removes those files, which describe a running stack.
 """
 
 import json
@@ -20,6 +22,7 @@ from moto.server import ThreadedMotoServer
 from infra.local.api import ApiFront, build_routes
 from infra.local.aws import AwsClients
 from infra.local.carriers import CARRIERS, Carrier, Gateway, Simulator
+from infra.local.custom_resources import CustomResources, api_urls, read_custom_resources
 from infra.local.functions import (
     FunctionSpec,
     SqsEvent,
@@ -35,7 +38,7 @@ from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
 from infra.local.sqs import SqsPoller, SqsSource
 from infra.local.streams import StreamPoller, StreamSource
-from infra.local.template import Template
+from infra.local.template import Resource, Template
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ OUTPUT_ENDPOINTS = {
     "TableName": "table_name",
     "BucketName": "bucket",
     "EventBusName": "event_bus",
+    "OrangeReceiptSubscriptions": "orange_receipt_subscriptions",
 }
 JOIN_TIMEOUT_SECONDS = 5.0
 
@@ -98,6 +102,7 @@ class LocalStack:
         self._api: ApiFront | None = None
         self._pollers: list[SqsPoller | StreamPoller] = []
         self._scheduler: Scheduler | None = None
+        self._custom_resources: CustomResources | None = None
         self._endpoints: dict[str, Any] = {}
 
     def __enter__(self) -> Self:
@@ -202,7 +207,7 @@ class LocalStack:
 
         overrides = dict(options.parameter_overrides)
         carriers = self._start_carriers(template, overrides)
-        resolver, physical, functions = self._deploy(template, overrides, clients)
+        resolver, physical, resources, functions = self._deploy(template, overrides, clients)
 
         runtime = self._runtime = FunctionRuntime(
             functions,
@@ -218,6 +223,17 @@ class LocalStack:
         carrier_endpoints: dict[str, str] = {}
         for carrier, carrier_url in carriers:
             carrier_endpoints |= carrier.connect(carrier_url, gateway)
+
+        # Before the triggers: the receipt subscription exists before the first send.
+        custom = self._custom_resources = CustomResources(
+            read_custom_resources(
+                resources, resolver, functions, api_urls(functions, options.region, self._api.url)
+            ),
+            runtime.invoke,
+            region=options.region,
+            stack_name=options.stack_name,
+        )
+        physical.update(custom.create_all(options.host))
 
         self._start_triggers(functions, physical, runtime, clients)
         self._endpoints = {
@@ -240,7 +256,7 @@ class LocalStack:
 
     def _deploy(
         self, template: Template, overrides: Mapping[str, str], clients: AwsClients
-    ) -> tuple[Resolver, dict[str, Physical], list[FunctionSpec]]:
+    ) -> tuple[Resolver, dict[str, Physical], list[Resource], list[FunctionSpec]]:
         """Create the data resources in moto and resolve the functions against them."""
         options = self.options
         physical: dict[str, Physical] = {}
@@ -255,7 +271,7 @@ class LocalStack:
         create_resources(resources, resolver, physical, clients, options.stack_name)
         apis = read_apis(resources, resolver, template.globals_section("Api"))
         functions = read_functions(resources, resolver, physical, apis, template.base_dir)
-        return resolver, physical, functions
+        return resolver, physical, resources, functions
 
     def _start_triggers(
         self,
@@ -347,6 +363,11 @@ class LocalStack:
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice or after a failed start."""
         self.endpoints_path.unlink(missing_ok=True)
+        if self._custom_resources is not None:
+            # As deleting the stack does (the Orange subscription is removed), while the
+            # functions and simulators still run.
+            self._custom_resources.delete_all()
+            self._custom_resources.stop()
         for poller in self._pollers:
             poller.signal_stop()
         if self._scheduler is not None:
@@ -365,4 +386,5 @@ class LocalStack:
             self._moto.stop()
         self._pollers, self._simulators, self._endpoints = [], {}, {}
         self._moto = self._runtime = self._api = self._scheduler = None
+        self._custom_resources = None
         logger.info("local stack stopped")

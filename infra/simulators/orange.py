@@ -17,10 +17,11 @@ and, without authentication, control endpoints for tests:
     POST /_sim/expire-tokens   every issued token expires now
     GET  /_sim/stats           counters (see `Stats`)
     GET  /_sim/sends           every accepted send
+    GET  /_sim/subscriptions   every receipt subscription (see `SubscriptionRecord`)
 
-Delivery receipts are POSTed to the notify URL `receipt_delay` seconds after a send,
-one per status, in order, `RECEIPT_GAP_SECONDS` apart. The recipient's last two
-digits choose the outcome (`RECEIPT_OUTCOMES`):
+Delivery receipts are POSTed to the sending account's notify URL `receipt_delay` seconds
+after a send, one per status, in order, `RECEIPT_GAP_SECONDS` apart. The recipient's last
+two digits choose the outcome (`RECEIPT_OUTCOMES`):
 
     99     DeliveryImpossible
     98     DeliveryUncertain
@@ -40,8 +41,16 @@ Assumptions where the seeds are silent:
   refused by it or by an injected fault do not use the window.
 - A body that is not JSON sent as application/json is an invalid
   `outboundSMSMessageRequest`. A send without senderName echoes the default sender name.
-- Receipts go to the notify URL current at send time; deleting the subscription that
-  set it stops receipts. notifyURL may be plain http (loopback).
+- Orange keeps one receipt URL per account ("you can only declare 1 endpoint ... whatever
+  the country"): an account's latest subscription sets it, whatever the sender number in
+  its path. Receipts go to the URL current for the sending account at send time; deleting
+  the subscription that set it stops them, deleting an older one changes nothing. An
+  account that never subscribed uses `notify_url`, the URL given through Orange's web
+  form (the MEA page's route), if any. notifyURL may be plain http (loopback).
+- A subscription is the account's own: another account's token gets 404 for it, and so
+  does a DELETE whose path names another sender number than the subscription's.
+- The subscribe answer echoes an https notifyURL with its port (":443"), as the seed's
+  example does; the GET answer shows it as registered.
 - Faults apply to sends only.
 """
 
@@ -56,6 +65,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
@@ -110,6 +120,7 @@ __all__ = [
     "PushResult",
     "SendRecord",
     "Stats",
+    "SubscriptionRecord",
     "receipt_statuses",
 ]
 
@@ -156,6 +167,25 @@ class SendRecord:
     on_net: bool
     resource_id: str
     country: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """A receipt subscription: `sender` is E.164 with '+'; `active` when it sets its account's
+    receipt URL now."""
+
+    subscription_id: str
+    account: str
+    sender: str
+    notify_url: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscription:
+    account: str
+    sender: str
+    notify_url: str
 
 
 class Stats(TypedDict):
@@ -219,10 +249,11 @@ _ROUTES: Final = Map(
         Rule("/_sim/expire-tokens", endpoint="sim_expire_tokens", methods=["POST"]),
         Rule("/_sim/stats", endpoint="sim_stats", methods=["GET"]),
         Rule("/_sim/sends", endpoint="sim_sends", methods=["GET"]),
+        Rule("/_sim/subscriptions", endpoint="sim_subscriptions", methods=["GET"]),
     ]
 )
 _OPEN_ENDPOINTS: Final = frozenset(
-    {"token", "sim_faults", "sim_expire_tokens", "sim_stats", "sim_sends"}
+    {"token", "sim_faults", "sim_expire_tokens", "sim_stats", "sim_sends", "sim_subscriptions"}
 )
 
 
@@ -266,9 +297,10 @@ class OrangeSimulator(SimulatorBase):
         self._counts = _Counts()
         self._sends: list[SendRecord] = []
         self._sent_texts: set[tuple[str, str]] = set()
-        self._notify_url = notify_url
-        self._subscriptions: dict[str, str] = {}
-        self._active_subscription: str | None = None
+        self._notify_url = notify_url  # the web form's URL, for accounts without a subscription
+        self._subscriptions: dict[str, _Subscription] = {}
+        # account -> the subscription that set its receipt URL (None: deleted, no URL)
+        self._active_subscriptions: dict[str, str | None] = {}
         self._contracts: dict[str, Contract] = {}
         for iso3, units in initial_units.items():
             self.set_contract(iso3, units=units)
@@ -285,6 +317,9 @@ class OrangeSimulator(SimulatorBase):
             "sim_expire_tokens": lambda request: json_response({"expired": self.expire_tokens()}),
             "sim_stats": lambda request: json_response(self.stats()),
             "sim_sends": lambda request: json_response([asdict(s) for s in self.sends()]),
+            "sim_subscriptions": lambda request: json_response(
+                [asdict(s) for s in self.subscriptions()]
+            ),
         }
 
     # -- inspection and control ------------------------------------------------
@@ -311,6 +346,20 @@ class OrangeSimulator(SimulatorBase):
         with self._lock:
             return list(self._sends)
 
+    def subscriptions(self) -> list[SubscriptionRecord]:
+        """Every receipt subscription not deleted, oldest first; also at GET /_sim/subscriptions."""
+        with self._lock:
+            return [
+                SubscriptionRecord(
+                    subscription_id=subscription_id,
+                    account=subscription.account,
+                    sender=subscription.sender,
+                    notify_url=subscription.notify_url,
+                    active=self._active_subscriptions.get(subscription.account) == subscription_id,
+                )
+                for subscription_id, subscription in self._subscriptions.items()
+            ]
+
     def receipts(self) -> list[PushResult]:
         """Every receipt push that has finished (delivered or given up), oldest first."""
         return self._pusher.results()
@@ -328,10 +377,11 @@ class OrangeSimulator(SimulatorBase):
         self._tokens.add_client(client_id, client_secret)
 
     def set_notify_url(self, url: str | None) -> None:
-        """Where receipts of later sends go (None: nowhere), as the portal form sets it."""
+        """Where receipts of later sends go for every account (None: nowhere), as Orange's web
+        form sets it; it replaces the URLs subscriptions set."""
         with self._lock:
             self._notify_url = url
-            self._active_subscription = None
+            self._active_subscriptions.clear()
 
     def set_contract(self, country: str, *, units: int, expires_at: datetime | None = None) -> None:
         """Set a country's balance and expiry (default 30 days ahead), opening it if new."""
@@ -473,7 +523,7 @@ class OrangeSimulator(SimulatorBase):
 
     def _schedule_receipts(self, record: SendRecord) -> None:
         with self._lock:
-            notify_url = self._notify_url
+            notify_url = self._receipt_url(record.account)
         if notify_url is None:
             return
         copies = 2 if self._duplicate_receipts else 1
@@ -485,41 +535,57 @@ class OrangeSimulator(SimulatorBase):
 
     # -- receipt subscriptions -------------------------------------------------
 
+    def _receipt_url(self, account: str) -> str | None:
+        """The account's receipt URL; the caller holds the lock."""
+        if account not in self._active_subscriptions:
+            return self._notify_url
+        subscription_id = self._active_subscriptions[account]
+        return None if subscription_id is None else self._subscriptions[subscription_id].notify_url
+
     def _subscribe(self, request: _ApiRequest, sender: str) -> Response:
         try:
-            parse_tel(sender, "senderAddress")
+            number = parse_tel(sender, "senderAddress")
             notify_url = parse_subscription(request.get_json(silent=True))
         except InvalidInput as error:
             return self._refuse_input(error)
         subscription_id = str(uuid.uuid4())
         with self._lock:
-            self._subscriptions[subscription_id] = notify_url
+            self._subscriptions[subscription_id] = _Subscription(
+                request.account, number, notify_url
+            )
             # Orange keeps one receipt URL per account: the latest registration wins.
-            self._notify_url = notify_url
-            self._active_subscription = subscription_id
+            self._active_subscriptions[request.account] = subscription_id
         logger.info("receipt subscription created id=%s", subscription_id)
-        body = subscription_body(notify_url, _subscription_url(request, subscription_id))
+        body = subscription_body(
+            _with_default_port(notify_url), _subscription_url(request, subscription_id)
+        )
         return json_response(body, 201)
 
     def _show_subscription(self, request: _ApiRequest, subscription_id: str) -> Response:
         with self._lock:
-            notify_url = self._subscriptions.get(subscription_id)
-        if notify_url is None:
+            subscription = self._subscriptions.get(subscription_id)
+        if subscription is None or subscription.account != request.account:
             return not_found("No delivery receipt subscription with this id.")
         return json_response(
-            subscription_body(notify_url, _subscription_url(request, subscription_id))
+            subscription_body(subscription.notify_url, _subscription_url(request, subscription_id))
         )
 
     def _unsubscribe(self, request: _ApiRequest, sender: str, subscription_id: str) -> Response:
         try:
-            parse_tel(sender, "senderAddress")
+            number = parse_tel(sender, "senderAddress")
         except InvalidInput as error:
             return self._refuse_input(error)
         with self._lock:
-            removed = self._subscriptions.pop(subscription_id, None)
-            if subscription_id == self._active_subscription:
-                self._notify_url = self._active_subscription = None
-        if removed is None:
+            subscription = self._subscriptions.get(subscription_id)
+            found = subscription is not None and (subscription.account, subscription.sender) == (
+                request.account,
+                number,
+            )
+            if found:
+                del self._subscriptions[subscription_id]
+                if self._active_subscriptions.get(request.account) == subscription_id:
+                    self._active_subscriptions[request.account] = None
+        if not found:
             return not_found("No delivery receipt subscription with this id.")
         logger.info("receipt subscription deleted id=%s", subscription_id)
         return Response(status=204)
@@ -554,6 +620,18 @@ class OrangeSimulator(SimulatorBase):
 
 def _subscription_url(request: Request, subscription_id: str) -> str:
     return f"{request.host_url}smsmessaging/v1/outbound/subscriptions/{subscription_id}"
+
+
+def _with_default_port(url: str) -> str:
+    """`https://host/path` -> `https://host:443/path`, as the seed's subscribe answer shows."""
+    parts = urlsplit(url)
+    try:
+        has_port = parts.port is not None
+    except ValueError:  # a port that is no number: echoed as given
+        return url
+    if parts.scheme != "https" or has_port or not parts.hostname:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.netloc}:443"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

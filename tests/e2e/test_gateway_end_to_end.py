@@ -248,6 +248,42 @@ def test_the_cli_sends_reads_statuses_and_balances(
     assert "CIV" in countries
 
 
+def test_the_cli_shows_and_manages_the_receipt_subscriptions(
+    stack: LocalStack,
+    gateway: GatewayClient,
+    orange: OrangeSimulator,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The stack subscribed each account at start-up; by hand, a new Mali subscription
+    supersedes it, the superseded one can go, and Mali's receipts keep arriving."""
+    command = ["--local-dir", str(stack.options.state_dir), "--json", "orange-subscription"]
+    token = stack.endpoints["orange_dr_url"].rsplit("/", 1)[1]
+
+    def run(*args: str) -> tuple[int, Any]:
+        code = cli.main([*command, *args])
+        out = capsys.readouterr().out
+        assert token not in out
+        return code, json.loads(out)
+
+    code, shown = run("show")
+    assert code == 0
+    assert [(row["account"], row["isReceiptUrl"]) for row in shown] == [
+        ("default", True),
+        ("mali", True),
+    ]
+    first = run("create", "--account", "mali")[1]["subscriptions"][0]["ref"]
+    second = run("create", "--account", "mali")[1]["subscriptions"][0]["ref"]
+    assert run("delete", first) == (0, {first: "deleted"})
+    code, [gone] = run("show", first)
+    assert (code, gone["found"]) == (1, False)
+    [active] = [s for s in orange.subscriptions() if s.active and s.account.startswith("mali-")]
+    assert second.endswith(active.subscription_id)
+
+    message_id = new_id("mali-receipts")
+    gateway.send([sms(message_id, "+22370000031")])
+    final_statuses(gateway, {message_id: "delivered"})
+
+
 def test_no_secret_token_password_or_full_number_reaches_a_log(stack: LocalStack) -> None:
     """Runs last in this module: every function's log of everything above, searched for the
     values that must never be logged."""

@@ -1,5 +1,6 @@
 """The local stack on the project's own template.yaml: its resources, the Orange simulator
-wired in (credentials, receipt URL, loopback allowlist) and endpoints.json's keys."""
+wired in (credentials, the receipt subscription, loopback allowlist) and endpoints.json's
+keys."""
 
 import json
 import uuid
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.orange.subscriptions import decode_refs
 from infra.local.carriers import LOOPBACK_ALLOWLIST
 from infra.local.functions import FunctionSpec
 from infra.local.stack import LocalStack, LocalStackOptions
@@ -64,7 +66,9 @@ def test_endpoints_json_has_the_design_keys(stack: LocalStack) -> None:
         "table_name",
         "orange_api_url",
         "orange_dr_url",
+        "orange_receipt_subscriptions",
         "logs_dir",
+        "function_environments",
     } <= written.keys()
 
 
@@ -110,6 +114,21 @@ def test_receipt_url_carries_the_token_secret(stack: LocalStack) -> None:
     )
 
 
+def test_the_receipt_url_is_subscribed_through_the_custom_resource(stack: LocalStack) -> None:
+    """As on AWS: the template's Custom::OrangeReceiptSubscription registered the receipt URL
+    with Orange at start-up, and its physical id names that subscription."""
+    [ref] = decode_refs(stack.endpoints["orange_receipt_subscriptions"])
+    [subscription] = stack.simulator(OrangeSimulator).subscriptions()
+
+    assert (ref.account, subscription.subscription_id) == ("default", ref.subscription_id)
+    assert subscription.sender == f"+{ref.sender_number}"
+    assert subscription.notify_url == stack.endpoints["orange_dr_url"]
+    assert subscription.active
+    log = (stack.logs_dir / "OrangeSubscriptionFunction.log").read_text()
+    assert "custom resource answer" in log
+    assert stack.endpoints["orange_dr_url"].rsplit("/", 1)[1] not in log
+
+
 def test_functions_run_from_their_folders_with_the_common_layer(stack: LocalStack) -> None:
     functions: dict[str, FunctionSpec] = {f.logical_id: f for f in stack.functions}
     root = TEMPLATE.parent
@@ -125,6 +144,8 @@ def test_an_outside_orange_url_starts_no_simulator(
 
     with LocalStack(options(tmp_path)) as outside:
         assert "orange" not in outside.simulators
+        # No simulator put credentials in the secret: nothing could be registered.
+        assert outside.endpoints["orange_receipt_subscriptions"] == "orange-receipts:none"
         assert outside.endpoints["orange_api_url"] == "http://127.0.0.1:9"
         assert env_of(outside, "ORANGE_API_URL") == "http://127.0.0.1:9"
         assert env_of(outside, "RECEIPT_ALLOWLIST") == LOOPBACK_ALLOWLIST

@@ -559,6 +559,83 @@ def test_receipts_follow_the_latest_subscription_until_it_is_deleted(
     assert len(receiver.posts) == 1
 
 
+def test_each_account_has_its_own_receipt_url(sim: OrangeSimulator, receiver: Receiver) -> None:
+    """Orange keeps one receipt URL per account, whatever the sender number subscribed under."""
+    sim.add_client("mali-app", "mali-secret")
+    mali = bearer_of(
+        simulator_support.request_token(f"{sim.url}/oauth/v3/token", ("mali-app", "mali-secret"))
+    )
+    other = Receiver()
+    with running(other):
+        other_url = other.url
+        assert subscribe(sim, mali, other_url).status_code == 201
+        send(sim, mali, sms_body(to="22507000099"))  # the default account has no URL: none
+        send(sim, bearer(sim), sms_body(to="22507000098"))
+        assert sim.wait_for_receipts(TIMEOUT)
+    assert [
+        body["deliveryInfoNotification"]["deliveryInfo"]["address"] for _, body in other.posts
+    ] == ["tel:+22507000099"]
+    assert receiver.posts == []
+    [record] = sim.subscriptions()
+    assert (record.account, record.sender, record.notify_url, record.active) == (
+        "mali-app",
+        f"+{SENDER}",
+        other_url,
+        True,
+    )
+    listed = requests.get(f"{sim.url}/_sim/subscriptions", timeout=TIMEOUT).json()
+    assert [s["subscription_id"] for s in listed] == [record.subscription_id]
+
+
+def test_a_subscription_belongs_to_its_account_and_sender(sim: OrangeSimulator) -> None:
+    sim.add_client("other-app", "other-secret")
+    other = bearer_of(
+        simulator_support.request_token(f"{sim.url}/oauth/v3/token", ("other-app", "other-secret"))
+    )
+    headers = bearer(sim)
+    created = subscribe(sim, headers, "http://127.0.0.1:1/dr").json()["deliveryReceiptSubscription"]
+    subscription_id = created["resourceURL"].rsplit("/", 1)[1]
+    path = f"{sim.url}{SUBSCRIBE_PATH}/{subscription_id}"
+    other_sender = (
+        f"{sim.url}/smsmessaging/v1/outbound/tel%3A%2B2210000/subscriptions/{subscription_id}"
+    )
+
+    assert requests.get(created["resourceURL"], headers=other, timeout=TIMEOUT).status_code == 404
+    assert requests.delete(path, headers=other, timeout=TIMEOUT).status_code == 404
+    assert requests.delete(other_sender, headers=headers, timeout=TIMEOUT).status_code == 404
+    assert requests.delete(path, headers=headers, timeout=TIMEOUT).status_code == 204
+
+
+def test_deleting_a_superseded_subscription_keeps_the_current_url(
+    sim: OrangeSimulator, receiver: Receiver
+) -> None:
+    """CloudFormation registers the new subscription, then deletes the old one."""
+    headers = bearer(sim)
+    old = subscribe(sim, headers, receiver.url).json()["deliveryReceiptSubscription"]
+    subscribe(sim, headers, receiver.url)
+    requests.delete(
+        f"{sim.url}{SUBSCRIBE_PATH}/{old['resourceURL'].rsplit('/', 1)[1]}",
+        headers=headers,
+        timeout=TIMEOUT,
+    )
+    send(sim, headers, sms_body(to="22507000099"))
+
+    assert sim.wait_for_receipts(TIMEOUT)
+    assert len(receiver.posts) == 1
+
+
+def test_an_https_notify_url_is_echoed_with_its_port_as_in_the_seed(sim: OrangeSimulator) -> None:
+    headers = bearer(sim)
+    created = subscribe(sim, headers, "https://gw.example.com/orange/smsdr")
+    body = created.json()["deliveryReceiptSubscription"]
+
+    assert body["callbackReference"]["notifyURL"] == "https://gw.example.com:443/orange/smsdr"
+    shown = requests.get(body["resourceURL"], headers=headers, timeout=TIMEOUT).json()
+    assert shown["deliveryReceiptSubscription"]["callbackReference"]["notifyURL"] == (
+        "https://gw.example.com/orange/smsdr"
+    )
+
+
 def test_subscription_errors(sim: OrangeSimulator) -> None:
     headers = bearer(sim)
     unknown = f"{sim.url}{SUBSCRIBE_PATH}/{uuid.uuid4()}"

@@ -2,13 +2,14 @@
 
 import io
 import json
-import logging
 from collections.abc import Iterator
 
 import pytest
 from pytest_socket import disable_socket, enable_socket
+from requests.adapters import HTTPAdapter
 
 from gateway.observability import logger
+from tests.fakes import FakeOrangeHttp
 from tests.support import LogLines
 
 
@@ -20,11 +21,25 @@ def _no_network() -> Iterator[None]:
 
 
 @pytest.fixture
-def log_lines() -> Iterator[LogLines]:
-    """The gateway logger's JSON lines, as CloudWatch would get them from the function."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
+def http(monkeypatch: pytest.MonkeyPatch) -> FakeOrangeHttp:
+    """Orange and CloudFormation's ResponseURL as requests' transport: no socket involved."""
+    fake = FakeOrangeHttp()
+    monkeypatch.setattr(
+        HTTPAdapter, "send", lambda adapter, request, **kwargs: fake.send(request, **kwargs)
+    )
+    monkeypatch.setattr("gateway.custom_resource.time.sleep", lambda _: None)
+    return fake
+
+
+@pytest.fixture
+def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the gateway's logger writes (to stdout on Lambda)."""
     buffer = io.StringIO()
-    previous = handler.setStream(buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    handler.setStream(previous)
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return buffer
+
+
+@pytest.fixture
+def log_lines(logs: io.StringIO) -> LogLines:
+    """The gateway logger's JSON lines, as CloudWatch would get them from the function."""
+    return lambda: [json.loads(line) for line in logs.getvalue().splitlines()]

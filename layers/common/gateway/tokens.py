@@ -11,13 +11,17 @@ concurrent senders cause one token request, not ten.
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from gateway.carrier_errors import CarrierError, Unavailable
+from gateway.config import OrangeAccount
 from gateway.locks import LeaseLock
 from gateway.observability import logger, metrics
-from gateway.orange.client import AccessToken
+from gateway.orange.client import AccessToken, OrangeClient
 from gateway.secrets import SecretStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 CACHE_SECONDS = 300
 REFRESH_WHEN_REMAINING = 0.25  # of the token's lifetime
@@ -28,6 +32,11 @@ LOCK_POLL_SECONDS = 0.2
 
 class TokenUnavailable(Unavailable):
     """No usable token could be had in time; the message is retried later."""
+
+
+class CredentialsMissing(TokenUnavailable):
+    """The account's credentials secret holds no client credentials (yet): a new stack's, or
+    another account's secret not created yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +113,7 @@ class TokenStore:
         raw = self._secrets.read_json(self._credentials_secret, max_age=CACHE_SECONDS)
         credentials = Credentials(str(raw.get("client_id", "")), str(raw.get("client_secret", "")))
         if not (credentials.client_id and credentials.client_secret):
-            raise TokenUnavailable(f"no client credentials in {self._credentials_secret}")
+            raise CredentialsMissing(f"no client credentials in {self._credentials_secret}")
         token = self._fetch(credentials)
         self._secrets.write_json(
             self._token_secret,
@@ -132,6 +141,25 @@ class TokenStore:
 
     def _usable(self, token: AccessToken | None) -> TypeGuard[AccessToken]:
         return token is not None and token.remaining(self._clock()) > EXPIRY_SKEW_SECONDS
+
+
+def account_token_store(
+    account: OrangeAccount,
+    *,
+    client: OrangeClient,
+    table_name: str,
+    secrets: SecretStore,
+    dynamodb: "DynamoDBClient | None" = None,
+) -> TokenStore:
+    """An Orange account's token store: its secrets, its lock in the gateway's table (through
+    `dynamodb`, else the function's own client), tokens fetched through `client`."""
+    return TokenStore(
+        token_secret=account.token_secret,
+        credentials_secret=account.credentials_secret,
+        fetch=lambda c: client.fetch_token(c.client_id, c.client_secret),
+        lock=LeaseLock(table_name, f"token#{account.name}", client=dynamodb),
+        secrets=secrets,
+    )
 
 
 def refresh_accounts(stores: Mapping[str, TokenStore]) -> dict[str, str]:

@@ -23,6 +23,8 @@ from gateway.mm7_channel import Mm7Channel
 from gateway.orange.admin import OrangeAdmin
 from gateway.orange.client import OrangeClient
 from gateway.orange.sms_channel import OrangeSmsChannel
+from gateway.orange.subscription_resource import ReceiptSubscriptionResource
+from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
 from gateway.orange_pl.channel import OrangePlChannel
 from gateway.orange_pl.client import OrangePlClient
 from gateway.orange_pl.poller import StatusPoller
@@ -30,7 +32,7 @@ from gateway.ratelimit import SlotRateLimiter
 from gateway.repository import BalanceRepository, InboundRepository, MessageRepository
 from gateway.secrets import SecretStore
 from gateway.sending import Channel, Sender
-from gateway.tokens import TokenStore
+from gateway.tokens import TokenStore, account_token_store
 from gateway.tracking import StatusTracker
 
 CALLBACK_SECRET_CACHE_SECONDS = 300
@@ -59,13 +61,10 @@ def orange_client() -> OrangeClient:
 
 @cache
 def token_store(account: str) -> TokenStore:
-    settings = orange_config().account(account)
-    client = orange_client()
-    return TokenStore(
-        token_secret=settings.token_secret,
-        credentials_secret=settings.credentials_secret,
-        fetch=lambda c: client.fetch_token(c.client_id, c.client_secret),
-        lock=LeaseLock(table_config().table_name, f"token#{account}"),
+    return account_token_store(
+        orange_config().account(account),
+        client=orange_client(),
+        table_name=table_config().table_name,
         secrets=secret_store(),
     )
 
@@ -180,6 +179,15 @@ def receipt_token() -> str:
     return secret_store().read_text(
         receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
     )
+
+
+def receipt_subscription_resource() -> ReceiptSubscriptionResource:
+    """Per invocation: it holds the receipt token it read, to redact it from its answer."""
+    config = orange_config()
+    subscriptions = ReceiptSubscriptions(
+        api=OrangeSubscriptionsApi(config.api_url), tokens=token_store, config=config
+    )
+    return ReceiptSubscriptionResource(subscriptions=subscriptions, receipt_token=receipt_token)
 
 
 def reset() -> None:

@@ -26,6 +26,7 @@ CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret
 CODE_TOO_MANY_REQUESTS = 53
+OUTBOUND = "/smsmessaging/v1/outbound"
 
 
 # The carrier-neutral outcomes, re-exported: the sender acts on those.
@@ -54,6 +55,12 @@ class AccessToken:
         return self.expires_at - now
 
 
+def outbound_path(sender_number: str, resource: str) -> str:
+    """A resource under a sender number: tel:+ is URL-encoded in the path, as the seeds show
+    (`/smsmessaging/v1/outbound/tel%3A%2B2250000/requests`)."""
+    return f"{OUTBOUND}/{quote('tel:+' + sender_number, safe='')}/{resource}"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundSms:
     sender_number: str  # international digits, no + (the seeds' country_sender_number)
@@ -63,8 +70,7 @@ class OutboundSms:
     on_net: bool = False
 
     def path(self) -> str:
-        # tel:+ is URL-encoded in the path, as the seeds show: tel%3A%2B2250000
-        return f"/smsmessaging/v1/outbound/{quote('tel:+' + self.sender_number, safe='')}/requests"
+        return outbound_path(self.sender_number, "requests")
 
     def body(self) -> dict[str, Any]:
         request: dict[str, Any] = {
