@@ -13,8 +13,15 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= eu-west-1
 STAMP := $(VENV)/.installed
+# checkov pins boto3 and friends to its own versions: it gets a virtualenv of its own. Within
+# the range, a newer checkov may bring new checks; the stamp follows this Makefile.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV := checkov>=3.3.30,<3.4
+# What bandit scans: the code that runs in Lambda and on developers' machines, not the tests.
+BANDIT_TARGETS := layers/common/gateway functions cli infra
 
-.PHONY: help venv requirements lint typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
+.PHONY: help venv requirements lint security typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -35,6 +42,19 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+$(CHECKOV_STAMP): Makefile
+	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or ~/.pyenv/versions/3.12*)" >&2; exit 1; }
+	"$(PYTHON312)" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV)'
+	touch $@
+
+# checkov: nothing fetched at scan time (no platform data, no update check on PyPI). Each check
+# skipped is skipped on its resource, with the reason, in template.yaml's Metadata.
+security: $(STAMP) $(CHECKOV_STAMP) ## checkov on template.yaml (no failed check), bandit on the code (nothing medium or high)
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --file template.yaml \
+		--framework cloudformation --compact --quiet --skip-download
+	$(BIN)/bandit -c pyproject.toml -r $(BANDIT_TARGETS) --severity-level medium --quiet
+
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy layers/common/gateway functions cli infra tests bench
 
@@ -46,7 +66,7 @@ cfn: $(STAMP) ## cfn-lint and sam validate --lint
 build: $(STAMP) ## sam build (no Docker: uses the venv's python3.12)
 	$(BIN)/sam build --parallel --cached
 
-test: lint typecheck cfn build ## everything CI runs: lint, types, template, build, unit + integration + e2e tests
+test: lint security typecheck cfn build ## everything CI runs: lint, security scans, types, template, build, unit + integration + e2e tests
 	$(BIN)/pytest
 
 test-unit: $(STAMP)
@@ -64,5 +84,5 @@ bench: $(STAMP) ## benchmarks -> bench/results.json and docs/BENCHMARKS.md
 reliability: $(STAMP) ## fault-injection run, 1,000 SMS on the local stack (exit 1 on a violation)
 	$(BIN)/python -m bench --only reliability
 
-clean: ## remove build output and the virtualenv
-	rm -rf .aws-sam .local $(VENV) *.egg-info
+clean: ## remove build output and the virtualenvs
+	rm -rf .aws-sam .local $(VENV) $(CHECKOV_VENV) *.egg-info

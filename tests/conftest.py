@@ -5,6 +5,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 # Before anything imports the gateway: Lambda sets these before the handler module loads,
@@ -16,6 +17,12 @@ for name, value in {
     "POWERTOOLS_TRACE_DISABLED": "true",
 }.items():
     os.environ.setdefault(name, value)
+
+# Property and fuzz tests draw the same examples on every run and keep no example database:
+# CI time stays bounded and a failure in CI fails the same way on a developer's machine. Each
+# test's own settings give its budget (max_examples).
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile("ci")
 
 from gateway import aws_clients, wiring  # noqa: E402 - after the environment above
 from gateway.config import cache_clear as config_cache_clear  # noqa: E402

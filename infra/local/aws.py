@@ -16,11 +16,9 @@ if TYPE_CHECKING:
 # moto's default account; CloudFormation's AWS::AccountId resolves to it locally.
 ACCOUNT_ID = "123456789012"
 # moto accepts any credentials; fixed ones keep the user's real keys out of the local stack.
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+FAKE_CREDENTIALS = dict.fromkeys(
+    ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"), "testing"
+)
 # Long enough for SQS long polls (WaitTimeSeconds is at most 1 locally), short enough that
 # a wedged moto thread shows up as an error instead of a hang.
 CLIENT_CONFIG = Config(

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404 # workers run our own module, never a shell
 import sys
 import threading
 import time
@@ -91,7 +91,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         with theirs:
             stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
+            self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module  # nosec B603
                 [sys.executable, "-u", "-m", "infra.local.worker", str(theirs.fileno())],
                 cwd=cwd,
                 env={**environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream},

@@ -61,7 +61,7 @@ class FaultInjector:
     """Thread-safe holder of the current plan and its seeded RNG."""
 
     def __init__(self, seed: int | None = None) -> None:
-        self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not security
+        self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not security  # nosec B311
         self._plan = FaultPlan()
         self._lock = threading.Lock()
 

@@ -20,6 +20,8 @@ from infra.simulators._http import json_response
 from infra.simulators._orange_wire import expired_credentials, invalid_credentials, oauth_error
 
 logger = logging.getLogger(__name__)
+# The token type Orange answers (RFC 6750).
+BEARER = "Bearer"
 
 
 class TokenIssuer:
@@ -61,7 +63,7 @@ class TokenIssuer:
         lifetime = self._lifetime
         return json_response(
             {
-                "token_type": "Bearer",
+                "token_type": BEARER,
                 "access_token": token,
                 # The seeds show a string; some clients must also cope with a number.
                 "expires_in": lifetime if self._expires_in_as_number else str(lifetime),

@@ -2,7 +2,11 @@
 
 import io
 import json
-from collections.abc import Iterator
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from pytest_socket import disable_socket, enable_socket
@@ -43,3 +47,47 @@ def logs(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 def log_lines(logs: io.StringIO) -> LogLines:
     """The gateway logger's JSON lines, as CloudWatch would get them from the function."""
     return lambda: [json.loads(line) for line in logs.getvalue().splitlines()]
+
+
+@dataclass(frozen=True)
+class LambdaOutput:
+    """What a function printed, as Lambda ships it to CloudWatch Logs."""
+
+    text: str
+
+    def records(self) -> list[dict[str, Any]]:
+        """The JSON lines: powertools' log records and metrics (EMF) blobs."""
+        return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
+
+    def warnings(self, message: str) -> list[dict[str, Any]]:
+        return [
+            r for r in self.records() if r.get("level") == "WARNING" and r["message"] == message
+        ]
+
+
+class _CurrentStdout:
+    """sys.stdout as it is at each write, as Lambda's runtime sees the process's stdout."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def lambda_output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], LambdaOutput]]:
+    """Reads what the handlers wrote to stdout and stderr so far. powertools' handler keeps
+    the stream it was built with, which capsys does not replace: for the test, it writes to
+    whatever sys.stdout is."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.stream
+    handler.stream = _CurrentStdout()
+
+    def read() -> LambdaOutput:
+        captured = capsys.readouterr()
+        return LambdaOutput(captured.out + captured.err)
+
+    yield read
+    handler.stream = previous

@@ -3,6 +3,7 @@ and faults, against moto (S3, DynamoDB, EventBridge, Secrets Manager)."""
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -22,9 +23,11 @@ from gateway.repository import MessageRepository
 from gateway.status import Status
 from gateway.tracking import StatusTracker
 from tests.support import FakeLambdaContext, LogLines, event
+from tests.unit.conftest import LambdaOutput
 from tests.unit.mm7.corpus import load
 
 PASSWORD = "mm7-password-0123456789"
+WRONG_PASSWORD = "mm7-password-guessed-9876"
 NS = "http://www.3gpp.org/ftp/Specs/archive/23_series/23.140/schema/REL-6-MM7-1-4"
 SEED_DR_MESSAGE_ID = "xxxxxxxxxxxx"  # as the seed has it
 
@@ -61,10 +64,12 @@ def mm7_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     return queue_url
 
 
-def call(fixture: str, *, password: str = PASSWORD, ip: str = "198.51.100.5") -> dict[str, Any]:
+def call(
+    fixture: str, *, user: str = "mmsc", password: str = PASSWORD, ip: str = "198.51.100.5"
+) -> dict[str, Any]:
     sample = event("api_mm7_deliver.json")
     loaded = load(fixture)
-    auth = base64.b64encode(f"mmsc:{password}".encode()).decode()
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
     sample["headers"] = {"Content-Type": loaded.content_type, "Authorization": f"Basic {auth}"}
     sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
     sample["body"] = base64.b64encode(loaded.body).decode()
@@ -195,23 +200,41 @@ def test_a_report_before_its_mms_is_recorded_is_kept_and_answered_1000() -> None
 
 
 @pytest.mark.parametrize(
-    ("password", "ip", "allowlist", "http_status"),
+    ("credentials", "source", "http_status"),
     [
-        ("wrong", "198.51.100.5", "", 401),
-        (PASSWORD, "203.0.113.9", "198.51.100.0/24", 403),
-        (PASSWORD, "198.51.100.5", "198.51.100.0/24", 200),
+        (("mmsc", WRONG_PASSWORD), ("198.51.100.5", ""), 401),
+        (("someone", PASSWORD), ("198.51.100.5", ""), 401),
+        (("mmsc", PASSWORD), ("203.0.113.9", "198.51.100.0/24"), 403),
+        (("mmsc", PASSWORD), ("198.51.100.5", "198.51.100.0/24"), 200),
     ],
+    ids=["wrong-password", "wrong-user", "address-not-allowed", "allowed"],
 )
-def test_only_the_mmsc_gets_in(
-    monkeypatch: pytest.MonkeyPatch, password: str, ip: str, allowlist: str, http_status: int
+def test_only_the_mmsc_gets_in_and_no_password_is_logged(
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_output: Callable[[], LambdaOutput],
+    credentials: tuple[str, str],
+    source: tuple[str, str],
+    http_status: int,
 ) -> None:
+    (user, password), (ip, allowlist) = credentials, source
     monkeypatch.setenv("MM7_ALLOWLIST", allowlist)
     cache_clear()
-    response = call("dr-seed-rel6-1-4", password=password, ip=ip)
+    response = call("dr-seed-rel6-1-4", user=user, password=password, ip=ip)
     assert response["statusCode"] == http_status
+    output = lambda_output()
+    reasons = [r["reason"] for r in output.warnings("mm7 callback refused")]
     if http_status == 401:
         [challenge] = response["multiValueHeaders"]["WWW-Authenticate"]
         assert challenge.startswith("Basic realm=")
+        assert reasons == ["wrong HTTP Basic credentials"]
+    elif http_status == 403:
+        assert reasons == ["source address not on the MM7 allowlist"]
+    else:
+        assert reasons == []
+    # Neither the real password nor the one presented, nor the header that carries them.
+    authorization = base64.b64encode(f"{user}:{password}".encode()).decode()
+    for secret in (PASSWORD, WRONG_PASSWORD, authorization):
+        assert secret not in output.text
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ MAX_DELAY_SECONDS = 900  # SQS's own limit on a message's delay
 def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int:
     """10 s, 20 s, 40 s ... capped at 15 minutes, with jitter so retries do not stampede."""
     base = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1))
-    jitter = (rng or random.Random()).uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+    jitter = (rng or random.Random()).uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto  # nosec B311
     return min(BACKOFF_CAP_SECONDS, int(base * jitter))
 
 

@@ -24,7 +24,7 @@ from gateway.carrier_errors import (
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
-TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret
+TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret  # nosec B105
 CODE_TOO_MANY_REQUESTS = 53
 OUTBOUND = "/smsmessaging/v1/outbound"
 

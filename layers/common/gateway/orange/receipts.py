@@ -4,8 +4,6 @@ Read liberally (extra fields ignored, status in any case): a receipt refused her
 receipt lost, since Orange does not say it retries.
 """
 
-import json
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.lifecycle import StatusUpdate
@@ -13,6 +11,10 @@ from gateway.status import normalise_orange_sms
 
 PROVIDER = "orange"
 SOURCE = "orange-dr"
+# What keeps a receipt storable: callbackData (Orange's resource id, far shorter) goes into a
+# DynamoDB key, at most 2048 bytes; deliveryStatus goes into the history and a metric's name.
+MAX_CALLBACK_DATA = 256
+MAX_DELIVERY_STATUS = 64
 
 
 class MalformedReceipt(ValueError):
@@ -25,11 +27,13 @@ class _Lenient(BaseModel):
 
 class DeliveryInfo(_Lenient):
     address: str = Field(min_length=1)
-    delivery_status: str = Field(alias="deliveryStatus", min_length=1)
+    delivery_status: str = Field(
+        alias="deliveryStatus", min_length=1, max_length=MAX_DELIVERY_STATUS
+    )
 
 
 class DeliveryInfoNotification(_Lenient):
-    callback_data: str = Field(alias="callbackData", min_length=1)
+    callback_data: str = Field(alias="callbackData", min_length=1, max_length=MAX_CALLBACK_DATA)
     delivery_info: DeliveryInfo = Field(alias="deliveryInfo")
 
 
@@ -38,16 +42,19 @@ class ReceiptBody(_Lenient):
 
 
 def parse_receipt(body: str) -> DeliveryInfoNotification:
+    # pydantic's JSON parser, not json.loads: a 5,000-digit number or deep nesting is a
+    # ValidationError there, where json.loads raises ValueError or RecursionError (a 500).
     try:
-        return ReceiptBody.model_validate(json.loads(body)).notification
-    except json.JSONDecodeError as exc:
-        raise MalformedReceipt(f"body is not JSON: {exc.msg}") from exc
+        return ReceiptBody.model_validate_json(body).notification
     except ValidationError as exc:
-        where = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise MalformedReceipt(where) from exc
+        raise MalformedReceipt(_reason(exc)) from exc
+
+
+def _reason(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    if errors[0]["type"] == "json_invalid":
+        return f"body is not JSON: {errors[0]['ctx']['error']}"
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
 
 
 def receipt_update(notification: DeliveryInfoNotification, at: str) -> StatusUpdate:
