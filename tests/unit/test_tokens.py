@@ -57,6 +57,24 @@ def test_the_refresher_renews_under_a_quarter_of_the_lifetime(
     assert orange.token_requests == 2
 
 
+def test_the_refresher_does_not_renew_what_another_invocation_just_renewed(
+    secrets: MemorySecrets,
+) -> None:
+    """Between the refresher's look and its lock, a sender renewed the token and let go."""
+    orange = FakeOrange()
+    sender = store(orange, secrets)
+
+    class RenewedMeanwhile(LeaseLock):
+        def acquire(self) -> bool:
+            sender.current()  # the other invocation: takes the lock, renews, releases
+            return super().acquire()
+
+    refresher = store(orange, secrets)
+    refresher._lock = RenewedMeanwhile("messages", "token#default")
+    assert not refresher.refresh_if_due()
+    assert orange.token_requests == 1
+
+
 def test_ten_concurrent_refreshes_of_the_same_stale_token_cause_one_request(
     secrets: MemorySecrets,
 ) -> None:

@@ -95,19 +95,25 @@ class TokenStore:
 
     def refresh_if_due(self) -> bool:
         """The scheduled check: renew when under a quarter of the lifetime remains."""
-        token = self._stored(force=True)
-        if (
-            token is not None
-            and token.remaining(self._clock()) > REFRESH_WHEN_REMAINING * token.lifetime
-        ):
+        if not self._due():
             return False
         if not self._lock.acquire():
             return False  # a sender is refreshing right now
         try:
+            # Again under the lock: another invocation may have renewed it since we looked.
+            if not self._due():
+                return False
             self._renew()
         finally:
             self._lock.release()
         return True
+
+    def _due(self) -> bool:
+        token = self._stored(force=True)
+        return (
+            token is None
+            or token.remaining(self._clock()) <= REFRESH_WHEN_REMAINING * token.lifetime
+        )
 
     def _renew(self) -> AccessToken:
         raw = self._secrets.read_json(self._credentials_secret, max_age=CACHE_SECONDS)
