@@ -17,7 +17,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
@@ -36,7 +35,6 @@ from cgw.endpoints import (
     Endpoints,
     EndpointsNotFound,
     from_local,
-    from_local_dict,
     from_stack,
 )
 from cgw.eta import AccountEta, estimate, human_duration
@@ -132,23 +130,12 @@ def _local(args: argparse.Namespace, console: Console) -> int:
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    from cgw.demo import receive_mo, run_demo  # noqa: PLC0415 - see _local
-    from infra.local.stack import LocalStack, LocalStackOptions  # noqa: PLC0415
+    from cgw.demo import demo_stack_options, run_demo_on  # noqa: PLC0415 - see _local
+    from infra.local.stack import LocalStack  # noqa: PLC0415
 
-    # Its own state folder and free ports: a `cgw local` already running is left alone.
-    # Schedules run 60 times as often and Orange PL polls come seconds apart, not minutes.
-    options = LocalStackOptions(
-        state_dir=args.local_dir / "demo",
-        api_port=0,
-        aws_port=0,
-        schedule_speedup=60,
-        parameter_overrides={"OrangePlPollBackoffScale": "0.02"},
-    )
     console.print("starting the local stack (moto, carrier simulators, functions)…")
-    with LocalStack(options) as stack:
-        console.print(f"local stack up: API {stack.endpoints['api_url']}, logs in {stack.logs_dir}")
-        client = GatewayClient(from_local_dict(dict(stack.endpoints)))
-        ok = run_demo(client, console, timeout=args.timeout, receive_mo=partial(receive_mo, stack))
+    with LocalStack(demo_stack_options(args.local_dir / "demo")) as stack:
+        ok = run_demo_on(stack, console, timeout=args.timeout)
     return EXIT_OK if ok else EXIT_FAILED
 
 

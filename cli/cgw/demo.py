@@ -12,18 +12,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from gateway.masking import mask_msisdn
 from infra.simulators.mmsc import MmscSimulator
 
 if TYPE_CHECKING:
-    from infra.local.stack import LocalStack
+    from infra.local.stack import LocalStack, LocalStackOptions
 
 FINAL = {"delivered", "rejected", "failed"}
 POLL_SECONDS = 0.5
@@ -193,6 +196,27 @@ class _Display:
             if self._seen.get(message.label) != status:
                 self._seen[message.label] = status
                 self._console.print(f"  {message.label:<24} {status}")
+
+
+def demo_stack_options(state_dir: Path) -> "LocalStackOptions":
+    """Its own state folder and free ports (a `cgw local` already running is left alone);
+    schedules run 60 times as often and Orange PL polls come seconds apart, not minutes."""
+    from infra.local.stack import LocalStackOptions  # noqa: PLC0415 - moto loads on use
+
+    return LocalStackOptions(
+        state_dir=state_dir,
+        api_port=0,
+        aws_port=0,
+        schedule_speedup=60,
+        parameter_overrides={"OrangePlPollBackoffScale": "0.02"},
+    )
+
+
+def run_demo_on(stack: "LocalStack", console: Console, timeout: float) -> bool:
+    """The demo on a running local stack; whether every message ended as expected."""
+    console.print(f"local stack up: API {stack.endpoints['api_url']}, logs in {stack.logs_dir}")
+    client = GatewayClient(from_local_dict(dict(stack.endpoints)))
+    return run_demo(client, console, timeout=timeout, receive_mo=partial(receive_mo, stack))
 
 
 def receive_mo(stack: "LocalStack") -> tuple[bool, str]:

@@ -1,5 +1,6 @@
 """What the end-to-end tests share: a local stack from the real template, and waiting."""
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from infra.local.stack import LocalStack, LocalStackOptions
+from infra.simulators.orange import OrangeSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 60.0
@@ -38,3 +40,34 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.25)
+
+
+SECRET_VARIABLES = (
+    "ORANGE_CREDENTIALS_SECRET",
+    "ORANGE_TOKEN_SECRET",
+    "MM7_CREDENTIALS_SECRET",
+    "MM7_MMSC_CREDENTIALS_SECRET",
+    "ORANGE_PL_CREDENTIALS_SECRET",
+)
+
+
+def logged_secrets(stack: LocalStack) -> list[str]:
+    """Which function logs hold a value that must never be logged: a secret's value (the
+    receipt URL's token, client secrets, passwords, tokens) or a full phone number the
+    gateway sent to; [] when none does."""
+    secrets = stack.clients.secretsmanager()
+    environment = {k: v for f in stack.functions for k, v in f.environment.items()}
+    forbidden = {stack.endpoints["orange_dr_url"].rsplit("/", 1)[1]}
+    for variable in SECRET_VARIABLES:
+        raw = json.loads(secrets.get_secret_value(SecretId=environment[variable])["SecretString"])
+        forbidden |= {v for k, v in raw.items() if k != "username" and isinstance(v, str) and v}
+    numbers = {s.recipient.lstrip("+") for s in stack.simulator(OrangeSimulator).sends()}
+    assert numbers, "no SMS was sent: nothing to look for"
+    logs = [p for p in Path(stack.logs_dir).glob("*.log") if p.stat().st_size]
+    assert logs, "no function logged anything"
+    return [
+        f"{log.name}: {kind}"
+        for log in logs
+        for kind, values in (("a secret", forbidden), ("a full phone number", numbers))
+        if any(value in log.read_text() for value in values)
+    ]
