@@ -35,7 +35,7 @@ from bench.local import (
     settle,
     sms_requests,
 )
-from gateway.orange.client import READ_TIMEOUT
+from gateway.http_api import READ_TIMEOUT
 from infra.local.stack import LocalStack
 from infra.simulators._faults import Fault, FaultInjector
 from infra.simulators.orange import FaultPlan, OrangeSimulator, Stats

@@ -8,7 +8,8 @@ from typing import Any
 import requests
 
 from gateway.carrier_errors import Unavailable
-from gateway.orange.client import CONNECT_TIMEOUT, READ_TIMEOUT, TokenRejected, describe
+from gateway.http_api import HttpApi
+from gateway.orange.client import TokenRejected, describe
 
 ADMIN = "/sms/admin/v1"
 
@@ -72,17 +73,7 @@ def read_purchases(payload: Any) -> int:
     return len(orders)
 
 
-class OrangeAdmin:
-    def __init__(
-        self,
-        base_url: str,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._session = session or requests.Session()
-        self._timeout = timeout
-
+class OrangeAdmin(HttpApi):
     def report(self, token: str) -> AccountReport:
         return AccountReport(
             contracts=read_contracts(self._get(token, "contracts")),

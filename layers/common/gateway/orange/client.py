@@ -21,9 +21,8 @@ from gateway.carrier_errors import (
     Unavailable,
     transport_error,
 )
+from gateway.http_api import CONNECT_TIMEOUT, READ_TIMEOUT, HttpApi
 
-CONNECT_TIMEOUT = 3.05
-READ_TIMEOUT = 10.0
 TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret  # nosec B105
 CODE_TOO_MANY_REQUESTS = 53
 OUTBOUND = "/smsmessaging/v1/outbound"
@@ -83,7 +82,7 @@ class OutboundSms:
         return {"outboundSMSMessageRequest": request}
 
 
-class OrangeClient:
+class OrangeClient(HttpApi):
     def __init__(
         self,
         base_url: str,
@@ -91,10 +90,8 @@ class OrangeClient:
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         token_path: str = TOKEN_PATH,
     ) -> None:
-        self._base = base_url.rstrip("/")
+        super().__init__(base_url, session, timeout)
         self._token_path = token_path
-        self._session = session or requests.Session()
-        self._timeout = timeout
 
     def fetch_token(self, client_id: str, client_secret: str) -> AccessToken:
         """Client-credentials grant with HTTP Basic auth; `expires_in` may be text or a number."""

@@ -34,12 +34,11 @@ from gateway.carrier_errors import (
 )
 from gateway.config import DEFAULT_ACCOUNT, OrangeConfig
 from gateway.countries import COUNTRIES
+from gateway.http_api import HttpApi
 from gateway.observability import logger
 from gateway.orange.client import (
     CODE_TOO_MANY_REQUESTS,
-    CONNECT_TIMEOUT,
     OUTBOUND,
-    READ_TIMEOUT,
     TokenRejected,
     describe,
     json_body,
@@ -117,18 +116,8 @@ def subscription_sender(config: OrangeConfig, account: str) -> str | None:
     return config.sender_number(chosen[0]) if chosen else None
 
 
-class OrangeSubscriptionsApi:
+class OrangeSubscriptionsApi(HttpApi):
     """The three calls over HTTP, each answer turned into a value or a `CarrierError`."""
-
-    def __init__(
-        self,
-        base_url: str,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._session = session or requests.Session()
-        self._timeout = timeout
 
     def create(self, token: str, sender_number: str, notify_url: str) -> str:
         """Register `notify_url`; the new subscription's id."""

@@ -10,10 +10,9 @@ from urllib.parse import quote
 import requests
 
 from gateway.carrier_errors import Unavailable
+from gateway.http_api import HttpApi
 from gateway.orange.client import (
     CODE_TOO_MANY_REQUESTS,
-    CONNECT_TIMEOUT,
-    READ_TIMEOUT,
     RateLimited,
     TokenRejected,
     describe,
@@ -31,17 +30,7 @@ class CallLimit:
     resets: str
 
 
-class OrangePlClient:
-    def __init__(
-        self,
-        base_url: str,
-        session: requests.Session | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._session = session or requests.Session()
-        self._timeout = timeout
-
+class OrangePlClient(HttpApi):
     def delivery_status(self, token: str, *, message_id: str) -> str:
         payload = self._get(token, f"{STATUS_PATH}?id={quote(message_id, safe='')}")
         status = payload.get("status")
