@@ -12,6 +12,7 @@ from gateway.masking import mask_msisdn
 from gateway.model import utc_now
 from gateway.observability import logger, metrics, tracer
 from gateway.orange.receipts import PROVIDER, MalformedReceipt, parse_receipt, receipt_update
+from gateway.status import orange_sms_metric_name
 from gateway.wiring import receipt_token, tracker
 
 app = APIGatewayRestResolver()
@@ -30,7 +31,9 @@ def receive(token: str) -> Response[str]:
     applied = tracker().apply_receipt(
         PROVIDER, notification.callback_data, update, now=int(time.time())
     )
-    metrics.add_metric(name=f"Receipt_{update.provider_status}", unit="Count", value=1)
+    metrics.add_metric(
+        name=orange_sms_metric_name(update.provider_status or ""), unit="Count", value=1
+    )
     logger.info(
         "orange receipt",
         outcome=applied,

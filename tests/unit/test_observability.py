@@ -18,7 +18,7 @@ from gateway.observability import logger
 from gateway.repository import MessageRepository
 from gateway.send_request import SendRequest
 from gateway.sending import Delivery, Prepared, Result, Sender
-from gateway.status import ORANGE_SMS, Status
+from gateway.status import ORANGE_SMS_NAMES, Status, orange_sms_metric_name
 from gateway.tracking import StatusTracker
 from tests.support import ROOT, TEMPLATE, FakeLambdaContext, LogLines, event
 
@@ -197,7 +197,7 @@ def dashboard_expressions() -> list[str]:
 
 def emitted_metric_names() -> set[str]:
     """Metric names in the code: literal names, the sender's results, and the names built
-    from a status (Status_{status}, Receipt_{Orange deliveryStatus})."""
+    from a status (Status_{status}, Receipt_{Orange deliveryStatus} or Receipt_Other)."""
     sources = [*(ROOT / "layers/common/gateway").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
     text = "\n".join(path.read_text() for path in sources)
     literal = set(re.findall(r'add_metric\(\s*name="(\w+)"', text))
@@ -205,16 +205,8 @@ def emitted_metric_names() -> set[str]:
     assert "name=str(result).capitalize()" in text
     results = {str(result).capitalize() for result in Result}
     statuses = {f"Status_{status}" for status in Status}
-    assert 'name=f"Receipt_{update.provider_status}"' in text
-    orange = (  # Orange's deliveryStatus values, as Orange writes them
-        "DeliveredToNetwork",
-        "MessageWaiting",
-        "DeliveredToTerminal",
-        "DeliveryImpossible",
-        "DeliveryUncertain",
-    )
-    assert {name.lower() for name in orange} == set(ORANGE_SMS)
-    receipts = {f"Receipt_{name}" for name in orange}
+    assert "name=orange_sms_metric_name(" in text
+    receipts = {orange_sms_metric_name(name) for name in [*ORANGE_SMS_NAMES.values(), "?"]}
     return literal | results | statuses | receipts
 
 
