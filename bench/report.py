@@ -237,11 +237,12 @@ def _receipt_storm(figures: Mapping[str, Any]) -> list[str]:
         f"delivery receipts ({plan['receipts_per_message']} per message, drawn from a few of "
         f"the five deliveryStatus values: exact duplicates; RNG seed {plan['seed']}) POSTed in one "
         f"shuffled order by {plan['workers']} threads to `POST /callbacks/orange/dr/{{token}}` "
-        "on the local stack; a try not answered 2xx is a violation, and is tried again (at most "
-        f"{plan['attempts']} tries). It must hold that every message ends in the status "
-        "DESIGN.md's ranks give its receipts (the highest), with a providerStatus of that rank, "
-        "and a history holding `accepted`, `submitted` and each distinct receipt exactly once, "
-        "and that no receipt is left waiting for its send.",
+        "on the local stack; a try answered 503 (the gateway could not store the receipt) is "
+        "tried again, as Orange would, any other answer but 2xx is a violation (and tried "
+        f"again too; at most {plan['attempts']} tries). It must hold that every message ends "
+        "in the status DESIGN.md's ranks give its receipts (the highest), with a "
+        "providerStatus of that rank, and a history holding `accepted`, `submitted` and each "
+        "distinct receipt exactly once, and that no receipt is left waiting for its send.",
         "",
     ]
     lines += _table(

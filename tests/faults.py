@@ -13,6 +13,16 @@ UNAVAILABLE: dict[str, Any] = {
     "Error": {"Code": "ServiceUnavailable", "Message": "injected outage"},
     "ResponseMetadata": {"HTTPStatusCode": 503},
 }
+# DynamoDB's answers (HTTP 400) to a request over the table's throughput, and to a conditional
+# write whose item changed since it was read.
+THROTTLED: dict[str, Any] = {
+    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
+    "ResponseMetadata": {"HTTPStatusCode": 400},
+}
+CONDITION_FAILED: dict[str, Any] = {
+    "Error": {"Code": "ConditionalCheckFailedException", "Message": "changed meanwhile"},
+    "ResponseMetadata": {"HTTPStatusCode": 400},
+}
 
 
 class Outage:

@@ -22,7 +22,7 @@ from gateway.model import Message
 from gateway.repository import InboundRepository, MessageRepository
 from gateway.status import Status
 from gateway.tracking import StatusTracker
-from tests.faults import UNAVAILABLE, Outage, outage
+from tests.faults import THROTTLED, UNAVAILABLE, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
 from tests.unit.mm7.corpus import load
@@ -258,10 +258,6 @@ def test_bad_requests_get_a_fault_with_the_mm7_code(fixture: str, code: str) -> 
 # ------------------------------------------------------------- storage failing during a DeliverReq
 # deliver-charsets has five parts: S3 fails on the first, a middle and the last one.
 FIVE_PARTS = "deliver-charsets"
-THROTTLED = {
-    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"},
-    "ResponseMetadata": {"HTTPStatusCode": 400},
-}
 
 
 def stored_objects() -> set[str]:

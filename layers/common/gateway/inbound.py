@@ -22,9 +22,8 @@ import re
 import secrets
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from gateway.attachments import discard, store
+from gateway.aws_clients import AWS_FAILURES
 from gateway.events import publish
 from gateway.masking import mask_msisdn
 from gateway.mm7 import Address, ContentPart, DeliverRequest
@@ -99,7 +98,7 @@ class InboundMessages:
                 parts.append(self._part_record(part, key))
             record = self._record(message_id, request, parts, received_at)
             created = self._repo.create(message_id, record, now=now)
-        except (ClientError, BotoCoreError):
+        except AWS_FAILURES:
             self._discard_unrecorded(message_id, keys)
             raise
         if created:
@@ -117,7 +116,7 @@ class InboundMessages:
             stored = self._repo.get(message_id)
             if stored is None or keys[0] not in {p["s3Key"] for p in stored["parts"]}:
                 discard(self._bucket, keys)
-        except (ClientError, BotoCoreError) as exc:
+        except AWS_FAILURES as exc:
             logger.warning(
                 "parts of an unrecorded inbound mms left in s3",
                 parts=len(keys),
