@@ -300,12 +300,10 @@ def test_the_lifecycle_rules_hold_whatever_happens(monkeypatch: pytest.MonkeyPat
 
     run_state_machine_as_test(
         OnThisTestsClock,
+        # Derandomized, no database, no deadline: the "ci" profile (tests/conftest.py).
         settings=settings(
             max_examples=20,
             stateful_step_count=25,
-            derandomize=True,
-            database=None,
-            deadline=None,
             # No shrinking: every step costs moto calls, and shrinking a failure would run
             # past the test's timeout; a failure prints its whole sequence (25 steps at most).
             phases=[Phase.generate],
