@@ -81,8 +81,8 @@ demo: $(STAMP) ## start the local stack, send the demo messages, exit 0 when eac
 bench: $(STAMP) ## benchmarks -> bench/results.json and docs/BENCHMARKS.md
 	$(BIN)/python -m bench
 
-reliability: $(STAMP) ## fault-injection run, 1,000 SMS on the local stack (exit 1 on a violation)
-	$(BIN)/python -m bench --only reliability
+reliability: $(STAMP) ## fault-injection run (1,000 SMS) and receipt storm (10,000 receipts) on the local stack (exit 1 on a violation)
+	$(BIN)/python -m bench --only reliability --only receipt_storm
 
 clean: ## remove build output and the virtualenvs
 	rm -rf .aws-sam .local $(VENV) $(CHECKOV_VENV) *.egg-info

@@ -4,7 +4,8 @@ regenerate docs/BENCHMARKS.md from it.
 With `--only`, the other benchmarks' entries in results.json are kept, so the document always
 shows the latest figures of each. Each entry carries its date and the machine it ran on.
 `aws_cost` measures nothing: it works the cost out from the entries as they are when it runs.
-The exit status is 1 when a benchmark failed or the reliability run found a violation.
+The exit status is 1 when a benchmark failed or a reliability run (the fault-injection run, the
+receipt storm) found a violation.
 """
 
 import argparse
@@ -24,6 +25,7 @@ from bench import (
     mm7_parse,
     mo_mms,
     package_size,
+    receipt_storm,
     reliability,
     sender_throughput,
     sms_footprint,
@@ -41,6 +43,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "mm7_parse": lambda quick, _: mm7_parse.run(),  # already takes a few seconds
     "sender_throughput": lambda quick, _: sender_throughput.run(quick),
     "reliability": lambda quick, _: reliability.run(quick),
+    "receipt_storm": lambda quick, _: receipt_storm.run(quick),
     "cold_import": lambda quick, _: cold_import.run(quick),
     "package_size": lambda quick, _: package_size.run(quick),
     "mo_mms": lambda quick, _: mo_mms.run(quick),

@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gateway.aws_clients import AWS_FAILURES
 from gateway.callback_auth import CallbackRefused, check_orange_receipt
 from gateway.config import receipt_config
 from gateway.masking import mask_msisdn
@@ -13,9 +14,11 @@ from gateway.model import utc_now
 from gateway.observability import logger, metrics, tracer
 from gateway.orange.receipts import PROVIDER, MalformedReceipt, parse_receipt, receipt_update
 from gateway.status import orange_sms_metric_name
+from gateway.tracking import ConcurrentUpdates
 from gateway.wiring import receipt_token, tracker
 
 app = APIGatewayRestResolver()
+RETRY_AFTER_SECONDS = 5
 
 
 @app.post("/callbacks/orange/dr/<token>")
@@ -54,6 +57,20 @@ def refused(error: CallbackRefused) -> Response[str]:
 def malformed(error: MalformedReceipt) -> Response[dict[str, str]]:
     logger.warning("malformed receipt", reason=str(error))
     return Response(400, content_types.APPLICATION_JSON, {"error": f"malformed receipt: {error}"})
+
+
+@app.exception_handler([*AWS_FAILURES, ConcurrentUpdates])  # type: ignore[untyped-decorator]
+def not_stored(error: Exception) -> Response[str]:
+    """The gateway's own storage failed: a 503 asks Orange to come back with the receipt,
+    rather than a function error answered 502 by API Gateway."""
+    logger.error("receipt not stored", error=type(error).__name__)
+    metrics.add_metric(name="ReceiptServerErrors", unit="Count", value=1)
+    return Response(
+        503,
+        content_types.APPLICATION_JSON,
+        '{"error": "temporary failure, retry"}',
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -11,12 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from functions.orange_receipts import app as receipts_app
 from functions.sender import app as sender_app
 from functions.status import app as status_app
+from gateway import aws_clients
 from gateway.lifecycle import StatusUpdate
 from gateway.model import Message
 from gateway.repository import MessageRepository
 from gateway.sending import Delivery, Result, RetryLater
 from gateway.status import Status
 from gateway.tracking import StatusTracker
+from tests.faults import CONDITION_FAILED, THROTTLED, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
 from tests.unit.receipt_bodies import receipt_bodies
@@ -107,6 +109,31 @@ def test_a_receipt_moves_the_message_and_gets_200() -> None:
     assert message is not None
     assert message.status is Status.DELIVERED
     assert message.progress.provider_status == "DeliveredToTerminal"
+
+
+@pytest.mark.usefixtures("receipt_env")
+@pytest.mark.parametrize(
+    "answer",
+    [THROTTLED, CONDITION_FAILED],  # the table over its capacity; every save overtaken
+    ids=["throttled", "concurrent-updates"],
+)
+def test_a_receipt_the_table_cannot_take_gets_503_and_its_retry_applies_once(
+    answer: dict[str, Any],
+) -> None:
+    stored_message()
+    with outage(aws_clients.dynamodb(), Outage("PutItem", status=400, answer=answer)):
+        response = receipts_app.handler(receipt_event(), FakeLambdaContext())
+    assert response["statusCode"] == 503
+    assert response["multiValueHeaders"]["Retry-After"] == ["5"]
+    message = MessageRepository("messages").get("order-42")
+    assert message is not None
+    assert message.status is Status.SUBMITTED
+
+    assert receipts_app.handler(receipt_event(), FakeLambdaContext())["statusCode"] == 200
+    message = MessageRepository("messages").get("order-42")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+    assert [h["status"] for h in message.progress.history].count("delivered") == 1
 
 
 @pytest.mark.usefixtures("receipt_env")

@@ -8,20 +8,21 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from functions.mm7 import app as mm7_app
-from gateway import events
+from gateway import aws_clients
 from gateway.config import cache_clear
+from gateway.inbound import InboundMessages
 from gateway.lifecycle import StatusUpdate
 from gateway.mm7 import DeliverRequest, parse_request
 from gateway.model import Message
-from gateway.repository import MessageRepository
+from gateway.repository import InboundRepository, MessageRepository
 from gateway.status import Status
 from gateway.tracking import StatusTracker
+from tests.faults import THROTTLED, UNAVAILABLE, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
 from tests.unit.mm7.corpus import load
@@ -254,38 +255,165 @@ def test_bad_requests_get_a_fault_with_the_mm7_code(fixture: str, code: str) -> 
     assert status_code(response) == code
 
 
-def _unavailable(*args: object, **kwargs: object) -> None:
-    raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "PutObject")
+# ------------------------------------------------------------- storage failing during a DeliverReq
+# deliver-charsets has five parts: S3 fails on the first, a middle and the last one.
+FIVE_PARTS = "deliver-charsets"
 
 
-def test_storage_down_is_a_server_error_with_nothing_half_written(
-    monkeypatch: pytest.MonkeyPatch, mm7_env: str
-) -> None:
-    monkeypatch.setattr("gateway.inbound.store", _unavailable)
-    response = call("deliver-seed-corrected")
+def stored_objects() -> set[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket="attachments", Prefix="inbound/")
+    return {item["Key"] for item in listed.get("Contents", [])}
+
+
+def record_keys(record: dict[str, Any]) -> set[str]:
+    return {part["M"]["s3Key"]["S"] for part in record["parts"]["L"]}
+
+
+def assert_retryable_fault(response: dict[str, Any]) -> None:
     assert response["statusCode"] == 500
     assert status_code(response) == "3000"
+
+
+def assert_stored_once(queue_url: str, fixture: str) -> None:
+    """One record naming every part, each in S3 byte for byte and nothing else there, marked
+    published, and one event."""
+    [record] = inbound_records()
+    parsed = parse_request(*_fixture_args(fixture))
+    assert isinstance(parsed, DeliverRequest)
+    keys = [part["M"]["s3Key"]["S"] for part in record["parts"]["L"]]
+    s3 = boto3.client("s3")
+    for key, part in zip(keys, parsed.parts, strict=True):
+        assert s3.get_object(Bucket="attachments", Key=key)["Body"].read() == part.data
+    assert stored_objects() == set(keys)
+    assert record["published"]["BOOL"] is True
+    [announced] = bus_events(queue_url)
+    assert announced["detail"]["id"] == record["id"]["S"]
+
+
+@pytest.mark.parametrize("failing_part", [0, 2, 4])
+def test_s3_failing_on_a_part_leaves_nothing_and_the_retry_stores_the_mo_once(
+    mm7_env: str, failing_part: int
+) -> None:
+    with outage(aws_clients.s3(), Outage("PutObject", calls={failing_part + 1})):
+        assert_retryable_fault(call(FIVE_PARTS))
     assert inbound_records() == []
+    assert stored_objects() == set()  # the parts stored before the failure were removed
     assert bus_events(mm7_env) == []
 
+    assert status_code(call(FIVE_PARTS)) == "1000"
+    assert_stored_once(mm7_env, FIVE_PARTS)
 
-def test_an_event_bus_failure_is_retried_until_the_event_goes_out(
-    monkeypatch: pytest.MonkeyPatch, mm7_env: str
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (503, UNAVAILABLE),
+        (200, {"Errors": [{"Key": "k", "Code": "SlowDown", "Message": "slow down"}]}),
+    ],
+)
+def test_s3_failing_for_deletes_too_still_answers_3000_and_the_retry_stores_the_mo_once(
+    mm7_env: str, status: int, answer: dict[str, Any]
 ) -> None:
-    """The record is kept unpublished; the MMSC's retry publishes the event."""
+    """The parts stored before the failure cannot be removed either: they stay, named by no
+    record, for the bucket's lifecycle rule; the retry stores its own."""
+    s3 = aws_clients.s3()
+    with (
+        outage(s3, Outage("PutObject", calls={3, 4, 5})),
+        outage(s3, Outage("DeleteObjects", status=status, answer=answer)),
+    ):
+        assert_retryable_fault(call(FIVE_PARTS))
+    assert inbound_records() == []
+    assert bus_events(mm7_env) == []
+    left = stored_objects()
+    assert len(left) == 2
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise events.EventNotPublished("InternalFailure: try again")
+    assert status_code(call(FIVE_PARTS)) == "1000"
+    [record] = inbound_records()
+    assert record_keys(record).isdisjoint(left)
+    assert stored_objects() == record_keys(record) | left
 
-    with monkeypatch.context() as patch:
-        patch.setattr("gateway.inbound.publish", refuse)
-        assert status_code(call("deliver-seed-corrected")) == "3000"
+
+@pytest.mark.parametrize("operation", ["GetItem", "PutItem"])
+def test_dynamodb_failing_before_the_record_leaves_nothing_and_the_retry_stores_the_mo_once(
+    mm7_env: str, operation: str
+) -> None:
+    """GetItem: the first read, before any part is stored; PutItem: the record, after every
+    part was."""
+    with outage(aws_clients.dynamodb(), Outage(operation, calls={1}, status=400, answer=THROTTLED)):
+        assert_retryable_fault(call(FIVE_PARTS))
+    assert inbound_records() == []
+    assert stored_objects() == set()
+    assert bus_events(mm7_env) == []
+
+    assert status_code(call(FIVE_PARTS)) == "1000"
+    assert_stored_once(mm7_env, FIVE_PARTS)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (
+            200,
+            {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+            },
+        ),
+        (400, {"Error": {"Code": "ThrottlingException", "Message": "slow down"}}),
+    ],
+)
+def test_the_event_bus_failing_keeps_the_record_unpublished_and_the_retry_announces_it_once(
+    mm7_env: str, status: int, answer: dict[str, Any]
+) -> None:
+    with outage(aws_clients.events(), Outage("PutEvents", status=status, answer=answer)):
+        assert_retryable_fault(call(FIVE_PARTS))
     [record] = inbound_records()
     assert record["published"]["BOOL"] is False
-    assert status_code(call("deliver-seed-corrected")) == "1000"
+    assert stored_objects() == record_keys(record)  # the record has all its parts
+    assert bus_events(mm7_env) == []
+
+    assert status_code(call(FIVE_PARTS)) == "1000"
+    assert_stored_once(mm7_env, FIVE_PARTS)
+
+
+def test_marking_the_record_published_failing_is_retried_and_announces_the_same_id(
+    mm7_env: str,
+) -> None:
+    """The event went out but the record does not say so: the retry publishes it again with
+    the same id, by which subscribers recognise it (EventBridge does not deduplicate)."""
+    with outage(aws_clients.dynamodb(), Outage("UpdateItem")):
+        assert_retryable_fault(call(FIVE_PARTS))
+    assert status_code(call(FIVE_PARTS)) == "1000"
+
     [record] = inbound_records()
     assert record["published"]["BOOL"] is True
-    assert len(bus_events(mm7_env)) == 1
+    assert stored_objects() == record_keys(record)
+    announced = bus_events(mm7_env)
+    assert len(announced) == 2
+    assert {e["detail"]["id"] for e in announced} == {record["id"]["S"]}
+
+
+def test_the_same_mo_recorded_by_a_concurrent_attempt_keeps_only_that_attempts_parts(
+    mm7_env: str,
+) -> None:
+    """The MMSC retried while its first attempt was still storing parts: the attempt that
+    loses the record's put removes its own parts, and the record keeps the winner's."""
+    parsed = parse_request(*_fixture_args(FIVE_PARTS))
+    assert isinstance(parsed, DeliverRequest)
+    request = parsed
+
+    def inbound(repository: InboundRepository) -> InboundMessages:
+        return InboundMessages(repository, bucket="attachments", bus="gateway-events")
+
+    class Overtaken(InboundRepository):
+        def create(self, inbound_id: str, record: dict[str, Any], *, now: int) -> bool:
+            inbound(InboundRepository("messages")).receive(request, received_at="t1", now=now)
+            return super().create(inbound_id, record, now=now)
+
+    inbound(Overtaken("messages")).receive(request, received_at="t0", now=1_767_225_600)
+    assert_stored_once(mm7_env, FIVE_PARTS)
+    [record] = inbound_records()
+    assert record["receivedAt"]["S"] == "t1"
 
 
 @settings(

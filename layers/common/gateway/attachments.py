@@ -1,5 +1,7 @@
 """MMS content in S3, never in DynamoDB (its items stop at 400 KB)."""
 
+from botocore.exceptions import ClientError
+
 from gateway import aws_clients
 
 
@@ -11,6 +13,21 @@ def store(bucket: str, key: str, data: bytes, content_type: str) -> None:
         ContentType=content_type,
         ServerSideEncryption="AES256",
     )
+
+
+def discard(bucket: str, keys: list[str]) -> None:
+    """Delete the objects; ClientError when S3 refuses any of them."""
+    if not keys:
+        return
+    answer = aws_clients.s3().delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+    )
+    if errors := answer.get("Errors"):
+        first = errors[0]
+        raise ClientError(
+            {"Error": {"Code": first.get("Code", ""), "Message": first.get("Message", "")}},
+            "DeleteObjects",
+        )
 
 
 def fetch(s3_uri: str) -> bytes:

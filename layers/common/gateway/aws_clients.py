@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 BOTO_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard"})
 # boto3's default session is not safe to build from two threads at once (the sender's lanes).
 _BUILD_LOCK = threading.Lock()
+# What the clients raise when AWS fails (an error answer, no answer).
+AWS_FAILURES = (ClientError, BotoCoreError)
 
 
 @cache

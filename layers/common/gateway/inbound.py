@@ -3,18 +3,27 @@
 
 The id is derived from what the MM says (sender, recipients, time, LinkedID, transaction,
 subject and each part's bytes), not from the HTTP body, whose MIME boundaries change when an
-MMSC retries: a retried request finds the same id, the same S3 keys and the record already
-there. Order: parts, then the record (unpublished), then the event, then the record marked
-published. A failure anywhere answers a server error and the MMSC's retry completes the
-rest; a record is never half-written (one conditional put), and an event is published again
-only when the record says it was not.
+MMSC retries: a retried request finds the same id and the record already there, and stores
+nothing again. Order: parts, then the record (unpublished, one conditional put), then the
+event, then the record marked published. A failure anywhere answers a server error and the
+MMSC's retry completes the rest; an event is published again only when the record says it
+was not (so a failure to mark it published means a second event with the same id).
+
+Nothing is half-written: a record names only parts already stored, and an attempt that ends
+without its record deletes the parts it stored. Each attempt stores its parts under keys of
+its own, so what one attempt deletes can never be what another attempt's record names (the
+same MO retried while its first attempt is still running). Deleting is best effort: when S3
+or DynamoDB cannot answer, the parts stay, named by no record, for the bucket's lifecycle
+rule to expire.
 """
 
 import hashlib
 import re
+import secrets
 from typing import Any
 
-from gateway.attachments import store
+from gateway.attachments import discard, store
+from gateway.aws_clients import AWS_FAILURES
 from gateway.events import publish
 from gateway.masking import mask_msisdn
 from gateway.mm7 import Address, ContentPart, DeliverRequest
@@ -42,9 +51,9 @@ def inbound_id(request: DeliverRequest) -> str:
     return f"mo-{digest.hexdigest()[:32]}"
 
 
-def part_key(message_id: str, index: int, part: ContentPart) -> str:
+def part_key(message_id: str, attempt: str, index: int, part: ContentPart) -> str:
     name = part.content_location or part.content_id or "part"
-    return f"inbound/{message_id}/{index:02d}-{_UNSAFE.sub('_', name)[:80]}"
+    return f"inbound/{message_id}/{attempt}/{index:02d}-{_UNSAFE.sub('_', name)[:80]}"
 
 
 class InboundMessages:
@@ -57,15 +66,11 @@ class InboundMessages:
         """Store and announce one MO MMS (idempotent); its id."""
         message_id = inbound_id(request)
         logger.set_correlation_id(message_id)
-        parts = []
-        for index, part in enumerate(request.parts):
-            key = part_key(message_id, index, part)
-            store(self._bucket, key, part.data, part.content_type)
-            parts.append(self._part_record(part, key))
-        record = self._record(message_id, request, parts, received_at)
-        created = self._repo.create(message_id, record, now=now)
-        stored = record if created else self._repo.get(message_id)
-        if stored is not None and not stored.get("published"):
+        record = self._repo.get(message_id)
+        created = False
+        if record is None:
+            record, created = self._store(message_id, request, received_at, now=now)
+        if not record.get("published"):
             publish(self._bus, EVENT_TYPE, self._event(record))
             self._repo.mark_published(message_id)
         if created:
@@ -73,10 +78,50 @@ class InboundMessages:
         logger.info(
             "inbound mms received",
             sender=_masked(request.sender),
-            parts=len(parts),
+            parts=len(request.parts),
             retried=not created,
         )
         return message_id
+
+    def _store(
+        self, message_id: str, request: DeliverRequest, received_at: str, *, now: int
+    ) -> tuple[dict[str, Any], bool]:
+        """The parts, then the record: the stored record, and whether this attempt made it."""
+        attempt = secrets.token_hex(4)
+        keys: list[str] = []
+        parts = []
+        try:
+            for index, part in enumerate(request.parts):
+                key = part_key(message_id, attempt, index, part)
+                store(self._bucket, key, part.data, part.content_type)
+                keys.append(key)
+                parts.append(self._part_record(part, key))
+            record = self._record(message_id, request, parts, received_at)
+            created = self._repo.create(message_id, record, now=now)
+        except AWS_FAILURES:
+            self._discard_unrecorded(message_id, keys)
+            raise
+        if created:
+            return record, True
+        # Another attempt of the same MO recorded it first, with parts of its own.
+        self._discard_unrecorded(message_id, keys)
+        return self._repo.get(message_id) or record, False
+
+    def _discard_unrecorded(self, message_id: str, keys: list[str]) -> None:
+        """Delete this attempt's parts unless the stored record names them (a put that
+        reported a failure, or that botocore retried, may have landed all the same)."""
+        if not keys:
+            return
+        try:
+            stored = self._repo.get(message_id)
+            if stored is None or keys[0] not in {p["s3Key"] for p in stored["parts"]}:
+                discard(self._bucket, keys)
+        except AWS_FAILURES as exc:
+            logger.warning(
+                "parts of an unrecorded inbound mms left in s3",
+                parts=len(keys),
+                error=type(exc).__name__,
+            )
 
     def _part_record(self, part: ContentPart, key: str) -> dict[str, Any]:
         return {
@@ -125,9 +170,10 @@ class InboundMessages:
             }
             for p in record["parts"]
         ]
+        # A record read back from DynamoDB lacks the fields that were None.
         fields = ("id", "sender", "recipients", "subject", "priority", "linkedId", "timestamp")
         return {
-            **{k: record[k] for k in fields},
+            **{k: record.get(k) for k in fields},
             "receivedAt": record["receivedAt"],
             "parts": parts,
         }

@@ -10,8 +10,7 @@ is not well-formed (4004), an unsupported operation (4003) or content over the l
 
 import time
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from gateway.aws_clients import AWS_FAILURES
 from gateway.events import EventNotPublished
 from gateway.inbound import InboundMessages
 from gateway.mm7 import (
@@ -34,7 +33,7 @@ from gateway.tracking import ConcurrentUpdates, StatusTracker
 
 PROVIDER = "mm7"
 # Failures of the gateway's own storage: the MMSC should retry, and will.
-TEMPORARY = (ClientError, BotoCoreError, EventNotPublished, ConcurrentUpdates)
+TEMPORARY = (*AWS_FAILURES, EventNotPublished, ConcurrentUpdates)
 
 
 class Mm7Callbacks:
