@@ -12,6 +12,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from gateway.orange.admin import OrangeAdmin
 from infra.simulators.orange import FaultPlan, OrangeSimulator
 from tests.integration import simulator_support
 from tests.integration.simulator_support import (
@@ -673,6 +674,21 @@ def test_contracts_in_the_mea_shape_with_a_country_filter(sim: OrangeSimulator) 
     }
     assert (civ["availableUnits"], civ["status"], civ["offerName"]) == (999, "ACTIVE", "SMS_OCB")
     assert civ["expirationDate"].endswith("Z")
+
+
+@pytest.mark.parametrize("shape", ["mea", "mali"])
+def test_the_gateways_admin_client_reads_both_shapes_whole_or_for_one_country(
+    make_sim: MakeSim, shape: str
+) -> None:
+    sim = make_sim(contracts_shape=shape, initial_units={"MLI": 50, "CIV": 5})
+    token = request_token(sim).json()["access_token"]
+    admin_client = OrangeAdmin(sim.url)
+
+    whole = admin_client.report(token)
+    mali = admin_client.report(token, country="MLI")
+
+    assert {c.country: c.units for c in whole.contracts} == {"MLI": 50, "CIV": 5}
+    assert [(c.country, c.units) for c in mali.contracts] == [("MLI", 50)]
 
 
 def test_contracts_in_the_mali_shape(make_sim: MakeSim) -> None:

@@ -74,17 +74,21 @@ def read_purchases(payload: Any) -> int:
 
 
 class OrangeAdmin(HttpApi):
-    def report(self, token: str) -> AccountReport:
+    def report(self, token: str, country: str | None = None) -> AccountReport:
+        """The account's contracts, usage and purchases; one country's only when `country`
+        (ISO3) is given, with the seeds' optional `country` filter."""
+        params = {"country": country} if country else {}
         return AccountReport(
-            contracts=read_contracts(self._get(token, "contracts")),
-            usage=read_usage(self._get(token, "statistics")),
-            purchases=read_purchases(self._get(token, "purchaseorders")),
+            contracts=read_contracts(self._get(token, "contracts", params)),
+            usage=read_usage(self._get(token, "statistics", params)),
+            purchases=read_purchases(self._get(token, "purchaseorders", params)),
         )
 
-    def _get(self, token: str, resource: str) -> Any:
+    def _get(self, token: str, resource: str, params: dict[str, str]) -> Any:
         try:
             response = self._session.get(
                 f"{self._base}{ADMIN}/{resource}",
+                params=params,
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                 timeout=self._timeout,
             )
