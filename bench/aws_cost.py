@@ -54,7 +54,7 @@ MB_PER_GB = 1024
 TRANSACTION_ITEMS = 2.0
 INDEX_WRITES = 2.0
 SECRETS_CALLS_PER_TOKEN = 3
-STATUS_CHANGES = 3.0
+STATUS_CHANGES = 4.0  # accepted, submitted, sent (DeliveredToNetwork), delivered
 SQS_BATCH = 10
 RECEIPTS = 2.0
 RECEIPT_MS = 100.0
@@ -109,8 +109,9 @@ def estimate(entries: Mapping[str, Any], memory_mb: Mapping[str, int]) -> dict[s
         "events per SMS",
         STATUS_CHANGES,
         "events",
-        "one MessageStatusChanged per status change (accepted, submitted, delivered), as "
-        f"DESIGN.md has it; {_published(inputs)}",
+        "one MessageStatusChanged per status change: accepted, submitted, sent "
+        "(DeliveredToNetwork), delivered (DeliveredToTerminal); published up to ten to a "
+        f"PutEvents call, priced per event ({_published(inputs)})",
     )
     components = [
         *_dynamodb(inputs),
@@ -316,7 +317,7 @@ def _published(inputs: _Inputs) -> str:
     by_operation = inputs.figure("sms_footprint", "by_operation")
     if by_operation is None:
         return "no count of what the gateway publishes per SMS"
-    return f"the gateway published {by_operation.get('EventBridge.PutEvents', 0)} per SMS"
+    return f"{by_operation.get('EventBridge.PutEvents', 0)} PutEvents calls per SMS measured"
 
 
 def _logs(inputs: _Inputs) -> list[Component]:

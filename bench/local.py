@@ -73,6 +73,8 @@ def local_stack(
             parameter_overrides=dict(overrides or {}),
             visibility_timeout=visibility_timeout,
             schedule_speedup=schedule_speedup,
+            # No reader of the bus here: the events are published, nothing queues them.
+            events_queue=False,
         )
         with _forgetting_moto_copies(), LocalStack(options) as stack:
             orange = stack.simulator(OrangeSimulator)

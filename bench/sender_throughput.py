@@ -235,7 +235,7 @@ def moto_transaction_clock() -> Iterator[TransactionTime]:
     The local stack serves one DynamoDB request at a time, so no other request is served
     meanwhile: a cost of the local stack, not one DynamoDB has. moto's own transactions copy
     the whole table (a cost growing with the table); the local stack's copy only the items
-    they touch (`infra.local.moto_dynamodb`), and this figure shows what remains.
+    they touch (`infra.local.moto_tuning`), and this figure shows what remains.
     """
     spent = TransactionTime()
     lock = threading.Lock()

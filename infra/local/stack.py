@@ -32,7 +32,7 @@ from infra.local.functions import (
     read_functions,
 )
 from infra.local.intrinsics import NO_VALUE, Physical, Resolver, as_text
-from infra.local.moto_dynamodb import adapt_moto_dynamodb
+from infra.local.moto_tuning import adapt_moto
 from infra.local.resources import create_resources
 from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
@@ -69,6 +69,9 @@ class LocalStackOptions:
     visibility_timeout: int | None = None
     # Schedules run this many times as often as on AWS (rate(5 minutes) -> every 30 s).
     schedule_speedup: float = 10.0
+    # Every event on the bus also on a queue (events_queue_url). Off for load runs with no
+    # reader: moto's SQS scans the whole queue on each send, so an unread queue slows it down.
+    events_queue: bool = True
 
 
 def route_bus_to_queue(clients: AwsClients, bus: str) -> str:
@@ -197,7 +200,7 @@ class LocalStack:
         options = self.options
         template = Template.load(options.template_path)
 
-        adapt_moto_dynamodb()
+        adapt_moto()
         self._moto = ThreadedMotoServer(
             ip_address=options.host, port=options.aws_port, verbose=False
         )
@@ -242,7 +245,7 @@ class LocalStack:
             # reads a deployed function's configuration).
             "function_environments": {f.logical_id: dict(f.environment) for f in functions},
         }
-        if "event_bus" in self._endpoints:
+        if "event_bus" in self._endpoints and options.events_queue:
             self._endpoints["events_queue_url"] = route_bus_to_queue(
                 clients, self._endpoints["event_bus"]
             )

@@ -3,7 +3,8 @@
 One loop per source reads the stream's shard (moto keeps one) in order, drops the records
 no filter pattern matches (Lambda counts them as processed), and invokes the function with
 Lambda's DynamoDB event. With ReportBatchItemFailures, the first failed record and every
-one after it come back in the next batch, the ones before it never do; a failed invocation
+one after it come back in the next batch, the ones before it never do; records are gathered
+for up to MaximumBatchingWindowInSeconds unless a batch fills first; a failed invocation
 retries the whole batch. After MaximumRetryAttempts the batch is skipped with an error
 logged, where Lambda would describe it on the on-failure destination.
 """
@@ -11,6 +12,7 @@ logged, where Lambda would describe it on the on-failure destination.
 import base64
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,32 +132,40 @@ class StreamPoller:
         client = self._clients.dynamodbstreams()
         iterator: str | None = None
         pending: list[dict[str, Any]] = []  # read, not yet processed
+        waiting_since: float | None = None  # when the batch being gathered got its first record
         attempts = 0
+        event = self._source.event
         while not self._stopping.is_set():
             try:
                 if iterator is None:
                     iterator = self._first_iterator(client)
-                if len(pending) < self._source.event.batch_size:
-                    answer = client.get_records(
-                        ShardIterator=iterator, Limit=self._source.event.batch_size
-                    )
+                if len(pending) < event.batch_size:
+                    answer = client.get_records(ShardIterator=iterator, Limit=event.batch_size)
                     iterator = answer["NextShardIterator"]
-                    pending += [dict(r) for r in answer.get("Records", [])]
+                    read = (dict(r) for r in answer.get("Records", []))
+                    pending += [r for r in read if self._passes(r)]
             except (BotoCoreError, ClientError):
                 logger.exception("stream read failed: function=%s", self._source.function_id)
                 self._stopping.wait(RETRY_PAUSE_SECONDS)
                 continue
-            pending = [r for r in pending if self._passes(r)]
             if not pending:
+                waiting_since = None
                 self._stopping.wait(POLL_PAUSE_SECONDS)
                 continue
-            batch = pending[: self._source.event.batch_size]
+            # As Lambda does: gather records for up to the batching window, unless it is full.
+            waiting_since = waiting_since or time.monotonic()
+            window_left = waiting_since + event.batching_window_seconds - time.monotonic()
+            if len(pending) < event.batch_size and window_left > 0 and attempts == 0:
+                self._stopping.wait(min(POLL_PAUSE_SECONDS, window_left))
+                continue
+            waiting_since = None
+            batch = pending[: event.batch_size]
             done = self._process(batch)
             if done == len(batch):
                 attempts = 0
             else:
                 attempts += 1
-                if 0 <= self._source.event.maximum_retry_attempts < attempts:
+                if 0 <= event.maximum_retry_attempts < attempts:
                     logger.error(
                         "stream records skipped after %s retries: function=%s records=%s",
                         attempts - 1,

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from infra.local.moto_dynamodb import adapt_moto_dynamodb
+from infra.local.moto_tuning import adapt_moto
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ TABLE = "messages"
 
 @pytest.fixture(scope="module")
 def dynamodb() -> Iterator[Any]:
-    adapt_moto_dynamodb()
+    adapt_moto()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -1,6 +1,6 @@
-"""moto's DynamoDB made fit for the local stack: many function workers call it at once.
+"""moto's server made fit for the local stack: many function workers call it at once.
 
-Two changes, both local-only and both keeping DynamoDB's semantics:
+Three changes, all local-only, none changing what an AWS API answers:
 
 - One request at a time. moto's TransactWriteItems deep-copies each table it touches for its
   rollback while other request threads may write to it, which fails with "dictionary changed
@@ -9,6 +9,8 @@ Two changes, both local-only and both keeping DynamoDB's semantics:
   moto copies every table a transaction names, a cost that grows with the table (about 0.2 s
   per send with a few thousand messages stored) and, with requests served one at a time,
   stalls every other function meanwhile: the local stack, not the gateway, set the pace.
+- The server finds a request's service without listing moto's package folder on disk each
+  time (`list_of_moto_modules`, under a lock every request waits for): listed once.
 """
 
 import copy
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import moto.backends as moto_backends
 import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -29,12 +32,18 @@ _REQUEST_LOCK = threading.Lock()
 type ItemKey = tuple[str, DynamoType, DynamoType | None]
 
 
-def adapt_moto_dynamodb() -> None:
-    """Apply both changes to moto in this process; calling it again does nothing."""
+def adapt_moto() -> None:
+    """Apply the changes to moto in this process; calling it again does nothing."""
     if getattr(DynamoHandler.call_action, "serialized", False):
         return
     _serialize_requests()
     _rollback_touched_items_only()
+    _list_modules_once()
+
+
+def _list_modules_once() -> None:
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules
 
 
 def _serialize_requests() -> None:
