@@ -131,7 +131,7 @@ class StreamPoller:
     def _run(self) -> None:
         client = self._clients.dynamodbstreams()
         iterator: str | None = None
-        pending: list[dict[str, Any]] = []  # read, not yet processed
+        pending: list[dict[str, Any]] = []  # as Lambda gets them: read, not yet processed
         waiting_since: float | None = None  # when the batch being gathered got its first record
         attempts = 0
         event = self._source.event
@@ -142,7 +142,10 @@ class StreamPoller:
                 if len(pending) < event.batch_size:
                     answer = client.get_records(ShardIterator=iterator, Limit=event.batch_size)
                     iterator = answer["NextShardIterator"]
-                    read = (dict(r) for r in answer.get("Records", []))
+                    read = (
+                        lambda_record(r, event.stream_arn, self._clients.region)
+                        for r in answer.get("Records", [])
+                    )
                     pending += [r for r in read if self._passes(r)]
             except (BotoCoreError, ClientError):
                 logger.exception("stream read failed: function=%s", self._source.function_id)
@@ -188,18 +191,17 @@ class StreamPoller:
 
     def _passes(self, record: Mapping[str, Any]) -> bool:
         patterns = self._source.event.filter_patterns
-        return not patterns or any(matches(p, _as_json(record)) for p in patterns)
+        return not patterns or any(matches(p, record) for p in patterns)
 
     def _process(self, batch: list[dict[str, Any]]) -> int:
-        """How many records of the batch, from its start, are done."""
+        """How many records of the batch (Lambda's records), from its start, are done."""
         event = self._source.event
-        records = [lambda_record(r, event.stream_arn, self._clients.region) for r in batch]
-        invocation = self._invoke(self._source.function_id, {"Records": records})
+        invocation = self._invoke(self._source.function_id, {"Records": batch})
         if invocation.error is not None:
             return 0
         if not event.report_batch_item_failures:
             return len(batch)
-        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
         failed = first_failed(invocation.result, sequence_numbers)
         done = len(batch) if failed is None else failed
         logger.info(

@@ -91,7 +91,9 @@ def ref_pk(provider: str, ref: str) -> str:
     return f"REF#{provider}#{ref}"
 
 
-class MessageRepository:
+class _TableRepository:
+    """One kind of item in the gateway's table; the client is built on first use."""
+
     def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
         self._table = table_name
         self._client_instance = client
@@ -100,6 +102,8 @@ class MessageRepository:
     def _client(self) -> "DynamoDBClient":
         return self._client_instance or aws_clients.dynamodb()
 
+
+class MessageRepository(_TableRepository):
     # ---------------------------------------------------------------- messages
     def create(self, message: Message) -> bool:
         """Store a new message; False when one with this id already exists."""
@@ -334,16 +338,8 @@ def is_message_key(keys: dict[str, Any]) -> bool:
     )
 
 
-class InboundRepository:
+class InboundRepository(_TableRepository):
     """Mobile-originated messages: `MO#{id}` / `MO`, created once, then marked published."""
-
-    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
-        self._table = table_name
-        self._client_instance = client
-
-    @property
-    def _client(self) -> "DynamoDBClient":
-        return self._client_instance or aws_clients.dynamodb()
 
     def create(self, inbound_id: str, record: dict[str, Any], *, now: int) -> bool:
         """Store the record unpublished; False when it exists (the peer retried)."""
@@ -384,16 +380,8 @@ class InboundRepository:
         )
 
 
-class BalanceRepository:
+class BalanceRepository(_TableRepository):
     """`ACCOUNT#{account}`: `BALANCE#{country}#{time}` snapshots and a `LATEST#{country}` copy."""
-
-    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None) -> None:
-        self._table = table_name
-        self._client_instance = client
-
-    @property
-    def _client(self) -> "DynamoDBClient":
-        return self._client_instance or aws_clients.dynamodb()
 
     def put_snapshot(self, account: str, country: str, taken: str, values: dict[str, Any]) -> None:
         record = {"account": account, "country": country, "takenAt": taken, **values}
