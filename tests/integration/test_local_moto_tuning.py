@@ -1,11 +1,15 @@
 """The local stack's moto DynamoDB: a cancelled transaction still changes nothing, now that its
-rollback restores the touched items instead of a copy of the whole table."""
+rollback restores the touched items instead of a copy of the whole table; a Query on the
+table's key answers as before without listing the table."""
 
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
 
 from infra.local.moto_tuning import adapt_moto
@@ -105,3 +109,31 @@ def test_a_cancelled_transaction_changes_nothing(dynamodb: Any) -> None:
     assert stored(dynamodb, "new") is None
     assert stored(dynamodb, "kept-too") is None
     assert stream_records(dynamodb) == records_before
+
+
+class _Unlistable(defaultdict[Any, Any]):
+    """A table's items that refuse to be listed whole, as moto's own Query lists them."""
+
+    def values(self) -> Any:
+        raise AssertionError("the whole table was listed")
+
+
+def test_a_query_reads_only_its_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for pk, sk in [("ref", "E#2"), ("ref", "MSG"), ("ref", "E#1"), ("other", "E#0")]:
+        dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].tables[TABLE]
+    monkeypatch.setattr(table, "items", _Unlistable(dict, table.items))
+
+    def query(pk: str, **options: Any) -> list[str]:
+        response = dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :early)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":early": {"S": "E#"}},
+            **options,
+        )
+        return [found["sk"]["S"] for found in response["Items"]]
+
+    assert query("ref") == ["E#1", "E#2"]
+    assert query("ref", ScanIndexForward=False) == ["E#2", "E#1"]
+    assert query("nobody") == []
+    assert "nobody" not in {key.value for key in table.items}

@@ -1,17 +1,19 @@
 """A rate limiter shared by every concurrent sender invocation, through DynamoDB.
 
 Time is cut into slots of `(1 + margin) / rate` seconds, and each request to the carrier
-first claims a slot: a conditional put of `RATE#{account}` / `SLOT#{n}`, which only one
-invocation can win. The winner sends no earlier than its slot's start and no later than
-`tolerance` after it (a sender that woke up late claims a new slot rather than send late),
-so any `rate + 1` requests are at least `rate * slot - tolerance` seconds apart: more than
-one second whenever `margin` covers `tolerance` and the network's jitter. No sliding
-one-second window ever sees more than `rate` requests, while the account's allowance is
-used to within the margin.
+first takes a slot: the account's ticket counter (`RATE#{account}` / `NEXT`) hands out slot
+numbers in order, one atomic update each, so no two callers ever hold the same slot and a
+busy account's callers queue for the next ones instead of racing for them. A counter left
+behind by an idle spell is moved up to now. The holder sends no earlier than its slot's
+start and no later than `tolerance` after it (a caller that woke up late takes a new slot
+rather than send late), so any `rate + 1` requests are at least `rate * slot - tolerance`
+seconds apart: more than one second whenever `margin` covers `tolerance` and the network's
+jitter. No sliding one-second window ever sees more than `rate` requests, while the
+account's allowance is used to within the margin.
 
-A request that costs `c` units (a multi-part SMS on an account billed per segment) claims
-`2c - 1` consecutive slots in one transaction and goes at the middle one: the `c - 1` slots
-on each side keep both the window before it and the window after it within the rate.
+A request that costs `c` units (a multi-part SMS on an account billed per segment) takes
+`2c - 1` consecutive slots in one update and goes at the middle one: the `c - 1` slots on
+each side keep both the window before it and the window after it within the rate.
 """
 
 import math
@@ -27,11 +29,12 @@ from gateway.observability import metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 DEFAULT_MARGIN = 0.04
 DEFAULT_TOLERANCE = 0.015
-SLOT_TTL_SECONDS = 120
+COUNTER_SK = "NEXT"
+COUNTER = "nextSlot"  # the first slot nobody has taken
 
 
 def slot_seconds(rate_per_second: float, margin: float = DEFAULT_MARGIN) -> float:
@@ -63,7 +66,10 @@ class SlotRateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table = table_name
-        self._pk = {"S": f"RATE#{account}"}
+        self._key: dict[str, AttributeValueTypeDef] = {
+            "pk": {"S": f"RATE#{account}"},
+            "sk": {"S": COUNTER_SK},
+        }
         self.slot_seconds = slot_seconds(rate_per_second, margin)
         self._tolerance = tolerance
         self._client_instance = client
@@ -78,51 +84,73 @@ class SlotRateLimiter:
         """Return when this caller may send a request of `cost` units now; waits at most
         `max_wait` seconds."""
         give_up = self._clock() + max_wait
-        span = slots_for(cost)
-        first = self._next_slot()
         while True:
-            slot = first + cost - 1  # the one we send in
-            start = slot * self.slot_seconds
-            if start > give_up:
-                raise RateBudgetExceeded(f"no free slot within {max_wait:.1f}s")
-            if not self._claim(first, span):
-                first += 1
-                continue
+            first = self._take(slots_for(cost), give_up, cost)
+            start = (first + cost - 1) * self.slot_seconds  # the middle slot: we send in it
             wait = start - self._clock()
             if wait > 0:
                 metrics.add_metric(name="ThrottledWaitMs", unit="Milliseconds", value=wait * 1000)
                 self._sleep(wait)
             if self._clock() <= start + self._tolerance:
                 return
-            first = max(first + 1, self._next_slot())
 
-    def _next_slot(self) -> int:
-        return math.floor(self._clock() / self.slot_seconds) + 1
+    def _take(self, span: int, give_up: float, cost: int) -> int:
+        """Take `span` consecutive slots from the counter; the first one. Refuses, without
+        taking any, when the one we would send in starts after `give_up`."""
+        while True:
+            now_slot = math.floor(self._clock() / self.slot_seconds) + 1
+            last_first = math.floor(give_up / self.slot_seconds) - cost + 1
+            if last_first < now_slot:
+                raise RateBudgetExceeded(f"no free slot within {give_up - self._clock():.1f}s")
+            try:
+                return self._advance(span, now_slot, last_first)
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+                current = error.response.get("Item", {}).get(COUNTER)  # type: ignore[attr-defined]
+            if current is not None and int(current["N"]) > last_first:
+                raise RateBudgetExceeded("the account's queue for slots is too long to wait")
+            try:
+                return self._restart(span, now_slot)
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+            # Another caller moved the counter meanwhile: take a ticket from it.
 
-    def _claim(self, first: int, span: int) -> bool:
-        """Claim slots first .. first + span - 1, all or none."""
-        puts: list[TransactWriteItemTypeDef] = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": self._pk,
-                        "sk": {"S": f"SLOT#{slot}"},
-                        "expiresAt": {"N": str(int(self._clock()) + SLOT_TTL_SECONDS)},
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for slot in range(first, first + span)
-        ]
-        try:
-            if span == 1:
-                self._client.put_item(**puts[0]["Put"])
-            else:
-                self._client.transact_write_items(TransactItems=puts)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code")
-            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
-                return False
-            raise
-        return True
+    def _advance(self, span: int, now_slot: int, last_first: int) -> int:
+        """The usual case, one update: take the counter's next slots if they are neither past
+        nor too far ahead."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=self._key,
+            UpdateExpression="SET #next = #next + :span",
+            ConditionExpression="#next BETWEEN :now AND :last",
+            ExpressionAttributeNames={"#next": COUNTER},
+            ExpressionAttributeValues={
+                ":span": {"N": str(span)},
+                ":now": {"N": str(now_slot)},
+                ":last": {"N": str(last_first)},
+            },
+            ReturnValues="UPDATED_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return int(response["Attributes"][COUNTER]["N"])
+
+    def _restart(self, span: int, now_slot: int) -> int:
+        """The counter is behind now (or new): move it up, taking the slots from now on."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key,
+            UpdateExpression="SET #next = :after",
+            ConditionExpression="attribute_not_exists(#next) OR #next < :now",
+            ExpressionAttributeNames={"#next": COUNTER},
+            ExpressionAttributeValues={
+                ":after": {"N": str(now_slot + span)},
+                ":now": {"N": str(now_slot)},
+            },
+        )
+        return now_slot
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
