@@ -15,7 +15,6 @@ violation; tests/e2e/test_reliability.py runs 100 through the same `run_reliabil
 
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -37,7 +36,6 @@ from bench.local import (
 )
 from gateway.http_api import READ_TIMEOUT
 from infra.local.stack import LocalStack
-from infra.simulators._faults import Fault, FaultInjector
 from infra.simulators.orange import FaultPlan, OrangeSimulator, Stats
 
 DEFAULT_FAULTS = FaultPlan(
@@ -109,22 +107,6 @@ class ReliabilityReport:
         }
 
 
-class CountingFaults(FaultInjector):
-    """The simulator's fault draws from a seeded RNG, counted by kind."""
-
-    def __init__(self, seed: int) -> None:
-        super().__init__(seed)
-        self.injected: Counter[str] = Counter()
-        self._count_lock = threading.Lock()
-
-    def draw(self) -> Fault | None:
-        fault = super().draw()
-        if fault is not None:
-            with self._count_lock:
-                self.injected[fault.value] += 1
-        return fault
-
-
 def run(quick: bool = False) -> dict[str, Any]:
     return run_reliability(ReliabilityPlan(messages=100 if quick else 1000)).figures()
 
@@ -134,14 +116,10 @@ def run_reliability(plan: ReliabilityPlan) -> ReliabilityReport:
         "reliability", overrides=MALI_ACCOUNT, visibility_timeout=plan.visibility_timeout
     ) as stack:
         orange = stack.simulator(OrangeSimulator)
-        faults = CountingFaults(plan.seed)
-        # The local stack starts its simulator unseeded and LocalStackOptions takes no seed:
-        # swap in a seeded injector so that a run's fault sequence can be replayed.
-        orange._faults = faults
         requests_ = sms_requests("reliability", (CIV, MLI), plan.messages // 2)
         logger.info("reliability: %d SMS, faults %s", len(requests_), plan.faults)
         started = time.monotonic()
-        orange.set_faults(plan.faults)
+        orange.set_faults(plan.faults, seed=plan.seed)  # seeded: a run can be replayed
         with TokenExpirer(orange, every=plan.token_expiry_interval()) as expirer:
             gateway_client(stack).send(requests_)
             settle(stack, plan.settle_seconds)
@@ -160,7 +138,7 @@ def run_reliability(plan: ReliabilityPlan) -> ReliabilityReport:
                 if view and view["status"] in NEEDS_REASON
             ),
             simulator=orange.stats(),
-            faults_injected=faults.injected,
+            faults_injected=Counter(orange.faults_injected()),
             token_expiries=expirer.expiries,
             dead_letters=Counter(_status(views.get(i)) for i in dead_letter_ids),
             violations=_violations(stack, orange, requests_, views, dead_letter_ids),

@@ -70,10 +70,12 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
     runs = {"one account": figures["one_account"], "two accounts": figures["two_accounts"]}
     first = figures["one_account"]
     lines = [
-        f"**Throughput.** {first['sms']} SMS per account queued at once, drained by "
+        f"**Throughput.** A backlog of {first['sms']} SMS per account, all queued while the "
+        "sender's event source is disabled, then drained by "
         f"{first['concurrency']} concurrent sender invocations (the template's "
         "`SenderMaxConcurrency`) against the simulator's sliding-window cap of 5 SMS/s per "
-        "account, after a warm-up of 5 SMS per account: first one account alone (the rate "
+        "account (the simulator runs in a process of its own, so its clock does not wait for "
+        "moto's), after a warm-up of 5 SMS per account: first one account alone (the rate "
         "limiter's ceiling: its slots are 4% longer than 1/cap, so at most 4.81 SMS/s), then "
         "two accounts in parallel (Côte d'Ivoire through `default`, Mali through `mali`, each "
         "with its own credentials and rate window). From the simulator's send records, per "
@@ -102,7 +104,7 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
     )
     rows: list[tuple[str, Callable[[Mapping[str, Any]], object], str]] = [
         ("403 code 53", lambda r: r["rejected_53"], "sends the simulator refused for the cap"),
-        ("drain", lambda r: f"{r['drain_seconds']} s", "first request queued to last send"),
+        ("drain", lambda r: f"{r['drain_seconds']} s", "source enabled to last send"),
         ("final statuses", lambda r: _counts(r["statuses"]), "read through the status API"),
         (
             "not delivered, by reason",
@@ -120,7 +122,7 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
         (
             "host process CPU",
             lambda r: f"{r['host_cpu_share']:.0%} of a core",
-            "the stack's own process (moto, simulator, API front, pollers)",
+            "the stack's own process (moto, API front, pollers)",
         ),
         (
             "moto TransactWriteItems",
@@ -177,8 +179,8 @@ def _dynamodb(run: Mapping[str, Any]) -> list[str]:
     lines = [
         f"**DynamoDB requests per SMS lifecycle** (the send and its {run['receipts_per_sms']} "
         f"receipts), over {run['sms']} SMS on the warm two-account stack, counted by operation "
-        "with moto's request recorder. They include the rate limiter's slot claims, lost "
-        "claims (a conditional put another invocation won) included. The stack runs its "
+        "with moto's request recorder. They include the rate limiter's ticket (one "
+        "UpdateItem per SMS, two after an idle spell). The stack runs its "
         "scheduled functions at their AWS intervals, so none runs during the count. Consumed "
         "capacity is not measured: moto does not report it.",
         "",

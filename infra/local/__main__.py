@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local.intrinsics import TemplateError
+from infra.local.simulator_process import LOG_FORMAT
 from infra.local.stack import LocalStack, LocalStackOptions
 
 DEFAULTS = LocalStackOptions()
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(log_file: Path, level: str) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = logging.Formatter(LOG_FORMAT)
     handlers: list[logging.Handler] = [
         logging.StreamHandler(),
         logging.FileHandler(log_file, mode="w"),

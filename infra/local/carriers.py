@@ -12,12 +12,13 @@ import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec
+from infra.local.simulator_process import SimulatorProcess
 from infra.simulators.mmsc import MmscSimulator
 from infra.simulators.orange import OrangeSimulator
 from infra.simulators.orange_pl import OrangePlSimulator
@@ -31,13 +32,6 @@ def client_credentials(prefix: str = "") -> dict[str, str]:
         "client_id": f"{prefix}{secrets.token_urlsafe(9)}",
         "client_secret": secrets.token_urlsafe(24),
     }
-
-
-class Simulator(Protocol):
-    @property
-    def url(self) -> str: ...
-
-    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,7 @@ class Carrier(Protocol):
     # allowlists, the gateway's identity at the simulator.
     local_parameters: Mapping[str, str]
 
-    def start_simulator(self, host: str) -> Simulator: ...
+    def start_simulator(self, host: str) -> SimulatorProcess[Any]: ...
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]: ...
 
@@ -98,13 +92,10 @@ class OrangeSms:
         self._simulator: OrangeSimulator | None = None
         self._credentials = client_credentials()
 
-    def start_simulator(self, host: str) -> Simulator:
-        self._simulator = OrangeSimulator(
-            client_id=self._credentials["client_id"],
-            client_secret=self._credentials["client_secret"],
-        )
-        self._simulator.start(host=host, port=0)
-        return self._simulator
+    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(OrangeSimulator, host, **self._credentials)
+        self._simulator = process.simulator
+        return process
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
         endpoints = {"orange_api_url": carrier_url}
@@ -150,13 +141,10 @@ class OrangePl:
         self._simulator: OrangePlSimulator | None = None
         self._credentials = client_credentials()
 
-    def start_simulator(self, host: str) -> Simulator:
-        self._simulator = OrangePlSimulator(
-            client_id=self._credentials["client_id"],
-            client_secret=self._credentials["client_secret"],
-        )
-        self._simulator.start(host=host, port=0)
-        return self._simulator
+    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(OrangePlSimulator, host, **self._credentials)
+        self._simulator = process.simulator
+        return process
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
         credentials_secret = gateway.env_value("ORANGE_PL_CREDENTIALS_SECRET")
@@ -187,13 +175,10 @@ class Mm7Mmsc:
             "password": secrets.token_urlsafe(24),
         }
 
-    def start_simulator(self, host: str) -> Simulator:
-        simulator = MmscSimulator(
-            username=self._credentials["username"], password=self._credentials["password"]
-        )
-        simulator.start(host=host, port=0)
-        self._simulator = simulator
-        return simulator
+    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(MmscSimulator, host, **self._credentials)
+        self._simulator = process.simulator
+        return process
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]:
         endpoints = {"mm7_url": f"{gateway.api_url}/callbacks/mm7", "mmsc_url": carrier_url}

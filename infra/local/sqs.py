@@ -6,6 +6,11 @@ with Lambda's SQS event, then deletes what succeeded: every record not listed in
 `batchItemFailures` with ReportBatchItemFailures, the whole batch otherwise, nothing when
 the invocation failed. What is not deleted reappears after the visibility timeout, and
 moto moves it to the dead-letter queue once it was received maxReceiveCount times.
+
+As Lambda's pollers do, a loop keeps the next batch ready: it receives it while the function
+runs and deletes the finished batch in the background, so a busy queue's function is not left
+idle between invocations (at 3 s per batch the round trips idled it a tenth of the time).
+A stopped loop leaves a batch it received ahead to come back after the visibility timeout.
 """
 
 import base64
@@ -13,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +126,21 @@ class SqsPoller:
         self._clients = clients
         self._visibility_timeout = visibility_timeout
         self._stopping = threading.Event()
+        self._enabled = threading.Event()
+        self._enabled.set()
         self._threads: list[threading.Thread] = []
+
+    @property
+    def function_id(self) -> str:
+        return self._source.function_id
+
+    def set_enabled(self, enabled: bool) -> None:
+        """As an event source mapping's Enabled: a disabled source invokes nothing (a batch
+        being received waits), so a backlog can build up before the function drains it."""
+        if enabled:
+            self._enabled.set()
+        else:
+            self._enabled.clear()
 
     def start(self) -> None:
         for index in range(self._source.event.maximum_concurrency):
@@ -139,14 +159,31 @@ class SqsPoller:
 
     def _run(self) -> None:
         client = self._clients.sqs()
-        while not self._stopping.is_set():
-            try:
-                messages = self._receive_batch(client)
-                if messages:
-                    self._process(client, messages)
-            except (BotoCoreError, ClientError):
-                logger.exception("sqs poll failed: queue=%s", self._source.event.queue_logical_id)
-                self._stopping.wait(RETRY_PAUSE_SECONDS)
+        ahead: Future[list[MessageTypeDef]] | None = None
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqs-ahead") as background:
+            while not self._stopping.is_set():
+                if not self._enabled.wait(RECEIVE_WAIT_SECONDS):
+                    continue
+                try:
+                    messages = ahead.result() if ahead else self._receive_batch(client)
+                    ahead = None
+                    if messages and self._wait_until_enabled():
+                        ahead = background.submit(self._receive_batch, client)
+                        done = self._invoke_with(messages)
+                        background.submit(self._delete, client, done)
+                except (BotoCoreError, ClientError):
+                    logger.exception(
+                        "sqs poll failed: queue=%s", self._source.event.queue_logical_id
+                    )
+                    self._stopping.wait(RETRY_PAUSE_SECONDS)
+
+    def _wait_until_enabled(self) -> bool:
+        """A batch received as the source was disabled waits for it to be enabled again;
+        False if the poller stops first (the batch comes back after the visibility timeout)."""
+        while not self._enabled.wait(RECEIVE_WAIT_SECONDS):
+            if self._stopping.is_set():
+                return False
+        return True
 
     def _receive(
         self, client: "SQSClient", wait_seconds: int, count: int
@@ -178,20 +215,39 @@ class SqsPoller:
                 self._stopping.wait(min(GATHER_PAUSE_SECONDS, remaining))
         return messages
 
-    def _process(self, client: "SQSClient", messages: Sequence["MessageTypeDef"]) -> None:
+    def _invoke_with(self, messages: Sequence["MessageTypeDef"]) -> list["MessageTypeDef"]:
+        """Invoke the function with the batch; the messages to delete."""
         source = self._source
         records = [lambda_record(m, source.event.queue_arn, self._clients.region) for m in messages]
         invocation = self._invoke(source.function_id, {"Records": records})
         if invocation.error is not None:
             # Nothing is deleted: the whole batch comes back after the visibility timeout.
-            return
-        ids = {message["MessageId"] for message in messages}
-        failed = (
-            failed_message_ids(invocation.result, ids)
-            if source.event.report_batch_item_failures
-            else set()
+            failed = {message["MessageId"] for message in messages}
+        elif source.event.report_batch_item_failures:
+            failed = failed_message_ids(
+                invocation.result, {message["MessageId"] for message in messages}
+            )
+        else:
+            failed = set()
+        logger.info(
+            "sqs batch processed: function=%s queue=%s received=%s failed=%s",
+            source.function_id,
+            source.event.queue_logical_id,
+            len(messages),
+            len(failed),
         )
-        done = [message for message in messages if message["MessageId"] not in failed]
+        return [message for message in messages if message["MessageId"] not in failed]
+
+    def _delete(self, client: "SQSClient", done: Sequence["MessageTypeDef"]) -> None:
+        """Delete the batch's finished messages; run in the background, so it logs its own
+        failures (the messages come back after the visibility timeout)."""
+        try:
+            self._delete_batches(client, done)
+        except (BotoCoreError, ClientError):
+            logger.exception("sqs delete failed: queue=%s", self._source.event.queue_logical_id)
+
+    def _delete_batches(self, client: "SQSClient", done: Sequence["MessageTypeDef"]) -> None:
+        source = self._source
         for start in range(0, len(done), SQS_MAX_MESSAGES):
             chunk = done[start : start + SQS_MAX_MESSAGES]
             response = client.delete_message_batch(
@@ -207,10 +263,3 @@ class SqsPoller:
                     source.event.queue_logical_id,
                     failure["Code"],
                 )
-        logger.info(
-            "sqs batch processed: function=%s queue=%s received=%s failed=%s",
-            source.function_id,
-            source.event.queue_logical_id,
-            len(messages),
-            len(failed),
-        )

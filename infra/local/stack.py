@@ -11,17 +11,18 @@ and removes those files, which describe a running stack.
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from moto.server import ThreadedMotoServer
 
 from infra.local.api import ApiFront, build_routes
 from infra.local.aws import AwsClients
-from infra.local.carriers import CARRIERS, Carrier, Gateway, Simulator
+from infra.local.carriers import CARRIERS, Carrier, Gateway
 from infra.local.custom_resources import CustomResources, api_urls, read_custom_resources
 from infra.local.functions import (
     FunctionSpec,
@@ -36,6 +37,7 @@ from infra.local.moto_tuning import adapt_moto
 from infra.local.resources import create_resources
 from infra.local.runtime import FunctionRuntime, Invocation
 from infra.local.scheduler import Scheduler, build_schedules
+from infra.local.simulator_process import SimulatorProcess
 from infra.local.sqs import SqsPoller, SqsSource
 from infra.local.streams import StreamPoller, StreamSource
 from infra.local.template import Resource, Template
@@ -100,7 +102,7 @@ class LocalStack:
         self.options = options or LocalStackOptions()
         self._moto: ThreadedMotoServer | None = None
         self._clients: AwsClients | None = None
-        self._simulators: dict[str, Simulator] = {}
+        self._simulators: dict[str, SimulatorProcess[Any]] = {}
         self._runtime: FunctionRuntime | None = None
         self._api: ApiFront | None = None
         self._pollers: list[SqsPoller | StreamPoller] = []
@@ -148,16 +150,34 @@ class LocalStack:
         return self._require_runtime().functions
 
     @property
-    def simulators(self) -> Mapping[str, Simulator]:
+    def simulators(self) -> Mapping[str, SimulatorProcess[Any]]:
         """The running carrier simulators by carrier name (e.g. "orange")."""
         return dict(self._simulators)
 
     def simulator[T](self, kind: type[T]) -> T:
-        """The running simulator of that class, e.g. `stack.simulator(OrangeSimulator)`."""
-        for simulator in self._simulators.values():
-            if isinstance(simulator, kind):
-                return simulator
+        """The running simulator of that class, e.g. `stack.simulator(OrangeSimulator)`: a proxy
+        running its public methods in its process."""
+        for process in self._simulators.values():
+            if issubclass(process.kind, kind):
+                return cast(T, process.simulator)
         raise LookupError(f"no {kind.__name__} running")
+
+    @contextmanager
+    def queue_sources_disabled(self, logical_id: str) -> Iterator[None]:
+        """The function's SQS event sources invoke nothing within the block (as with their
+        mappings disabled): what is queued meanwhile waits, a backlog for the function."""
+        pollers = [
+            p for p in self._pollers if isinstance(p, SqsPoller) and p.function_id == logical_id
+        ]
+        if not pollers:
+            raise LookupError(f"{logical_id} has no SQS event source")
+        for poller in pollers:
+            poller.set_enabled(False)
+        try:
+            yield
+        finally:
+            for poller in pollers:
+                poller.set_enabled(True)
 
     def invoke(self, logical_id: str, event: Any) -> Invocation:
         """Invoke a function directly, as `sam local invoke` would."""

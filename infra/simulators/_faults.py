@@ -7,6 +7,7 @@ replayed with the same seed and the same request sequence.
 import dataclasses
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,12 +59,24 @@ class FaultPlan:
 
 
 class FaultInjector:
-    """Thread-safe holder of the current plan and its seeded RNG."""
+    """Thread-safe holder of the current plan, its seeded RNG and a count of the faults drawn
+    by kind."""
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng = random.Random(seed)  # noqa: S311 - reproducible faults, not security  # nosec B311
         self._plan = FaultPlan()
         self._lock = threading.Lock()
+        self._injected: Counter[str] = Counter()
+
+    def reseed(self, seed: int) -> None:
+        """Draw from `seed` on: a run's fault sequence can be replayed."""
+        with self._lock:
+            self._rng.seed(seed)
+
+    def injected(self) -> dict[str, int]:
+        """How many faults of each kind were drawn so far."""
+        with self._lock:
+            return dict(self._injected)
 
     @property
     def plan(self) -> FaultPlan:
@@ -86,5 +99,7 @@ class FaultInjector:
         for fault, probability in odds.items():
             threshold += probability
             if roll < threshold:
+                with self._lock:
+                    self._injected[fault.value] += 1
                 return fault
         return None

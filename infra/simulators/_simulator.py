@@ -37,12 +37,14 @@ class SimulatorBase:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0 = a free port) and start the callback worker, if any."""
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on host:port (0 = a free port) and start the callback worker, if any;
+        returns the base URL (also `url`)."""
         self._server.start(host, port)
         if self._callback_pusher is not None:
             self._callback_pusher.start()
         self._log.info("%s listening url=%s", self._title, self._server.url)
+        return self._server.url
 
     def stop(self) -> None:
         """Release held requests, stop serving, end the callback worker, if any; final."""
@@ -58,11 +60,17 @@ class SimulatorBase:
 
     # -- faults ----------------------------------------------------------------
 
-    def set_faults(self, plan: FaultPlan | None = None) -> None:
+    def set_faults(self, plan: FaultPlan | None = None, *, seed: int | None = None) -> None:
         """Inject faults into the carrier calls the simulator's module names (sends, submits,
-        status calls) from now on; None clears them."""
+        status calls) from now on; None clears them. A `seed` makes the draws replayable."""
+        if seed is not None:
+            self._faults.reseed(seed)
         self._faults.plan = plan or FaultPlan()
         self._log.info("faults set plan=%s", self._faults.plan)
+
+    def faults_injected(self) -> dict[str, int]:
+        """How many faults of each kind the simulator injected so far."""
+        return self._faults.injected()
 
     def _set_faults_over_http(self, request: Request) -> Response:
         """POST /_sim/faults: a JSON FaultPlan, echoed; 400 naming what is wrong with it."""

@@ -418,6 +418,20 @@ def test_sqs_records_have_lambdas_shape(stack: LocalStack) -> None:
     }
 
 
+def test_a_disabled_source_leaves_its_queue_to_build_up(stack: LocalStack) -> None:
+    with stack.queue_sources_disabled("BatchFunction"):
+        stack.clients.sqs().send_message(
+            QueueUrl=stack.endpoints["send_queue_url"], MessageBody="100"
+        )
+        time.sleep(2.5)  # longer than a long poll and a batching window
+        assert deliveries(stack, "BATCH#100") == []
+
+    (record,) = eventually(lambda: deliveries(stack, "BATCH#100"))
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    with pytest.raises(LookupError):
+        stack.queue_sources_disabled("EchoFunction").__enter__()
+
+
 def test_failed_invocation_deletes_nothing(stack: LocalStack) -> None:
     poison_queue = queue_url(stack, "PoisonQueue")
     stack.clients.sqs().send_message(QueueUrl=poison_queue, MessageBody="poison")

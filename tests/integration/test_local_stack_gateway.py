@@ -88,9 +88,9 @@ def test_send_queue_redrives_to_its_dead_letter_queue(stack: LocalStack) -> None
 
 
 def test_functions_point_at_the_orange_simulator(stack: LocalStack) -> None:
-    simulator = stack.simulator(OrangeSimulator)
+    simulator = stack.simulators["orange"]
 
-    assert stack.simulators["orange"] is simulator
+    assert simulator.kind is OrangeSimulator
     assert set(stack.simulators) == {"orange", "orange-pl", "mm7"}
     assert stack.endpoints["orange_api_url"] == simulator.url
     assert env_of(stack, "ORANGE_API_URL") == simulator.url

@@ -828,6 +828,23 @@ def test_seeded_faults_replay_identically(make_sim: MakeSim) -> None:
     assert set(first) == {201, 500}
 
 
+def test_a_seed_given_with_the_faults_replays_them_and_they_are_counted(
+    sim: OrangeSimulator,
+) -> None:
+    headers = bearer(sim)
+
+    def run() -> list[int]:
+        sim.set_faults(FaultPlan(http_500=0.5), seed=11)
+        return [send(sim, headers).status_code for _ in range(12)]
+
+    first = run()
+    second = run()
+    sim.set_faults(None)
+
+    assert first == second
+    assert sim.faults_injected() == {"http_500": 2 * first.count(500)}
+
+
 # -- errors and the command line -----------------------------------------------
 
 
