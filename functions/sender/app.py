@@ -12,6 +12,7 @@ from gateway.config import sender_config
 from gateway.lanes import process_in_lanes
 from gateway.observability import logger, metrics, tracer
 from gateway.send_queue import backoff_seconds, postpone, requeue
+from gateway.send_request import claimed_id
 from gateway.sending import Delivery, RetryLater
 from gateway.wiring import sender
 
@@ -44,4 +45,12 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_in_lanes(event, context, record_handler=record_handler, lane_of=sender().lane)
+    return process_in_lanes(
+        event,
+        context,
+        record_handler=record_handler,
+        lane_of=sender().lane,
+        workers_per_lane=sender_config().workers_per_account,
+        # The same id twice in a batch: the second finds the first sent, not being sent.
+        key_of=claimed_id,
+    )

@@ -1,5 +1,6 @@
-"""An SQS batch in lanes: lanes run at the same time, a lane's records in order, and the
-partial batch failures of every lane reported together."""
+"""An SQS batch in lanes: lanes run at the same time, a lane's records in order with one
+worker, dealt in turn to several, and the partial batch failures of every lane reported
+together."""
 
 import json
 import threading
@@ -67,6 +68,57 @@ def test_lanes_run_at_the_same_time_and_keep_their_order() -> None:
     assert seen.index("b1") < seen.index("a1")
 
 
+def test_two_workers_of_a_lane_take_its_records_in_turn_at_the_same_time() -> None:
+    workers: dict[str, str] = {}
+    a2_started = threading.Event()
+
+    def handle(record: SQSRecord, lambda_context: Any) -> None:
+        body = json.loads(record.body)
+        workers[body["id"]] = threading.current_thread().name
+        if body["id"] == "a1":
+            # a2 goes to the other worker: it starts while a1 still waits for it.
+            assert a2_started.wait(WAIT_SECONDS)
+        if body["id"] == "a2":
+            a2_started.set()
+
+    response = process_in_lanes(
+        batch(*({"lane": "a", "id": f"a{n}"} for n in range(1, 5)), {"lane": "b", "id": "b1"}),
+        CONTEXT,
+        record_handler=handle,
+        lane_of=lane_of,
+        workers_per_lane=2,
+    )
+
+    assert response == {"batchItemFailures": []}
+    assert workers["a1"] == workers["a3"] != workers["a2"] == workers["a4"]
+
+
+def test_records_with_the_same_key_go_to_the_same_worker_in_order() -> None:
+    seen: list[str] = []
+    y_started = threading.Event()
+
+    def handle(record: SQSRecord, lambda_context: Any) -> None:
+        body = json.loads(record.body)
+        if body["n"] == "0":
+            # y is the other worker's: it starts while the first x waits for it.
+            assert y_started.wait(WAIT_SECONDS)
+        if body["id"] == "y":
+            y_started.set()
+        seen.append(body["n"])
+
+    process_in_lanes(
+        batch(*({"lane": "a", "id": i, "n": str(n)} for n, i in enumerate("xxyx"))),
+        CONTEXT,
+        record_handler=handle,
+        lane_of=lane_of,
+        workers_per_lane=2,
+        key_of=lambda body: str(json.loads(body)["id"]),
+    )
+
+    # Every x in one worker, in order, after y went ahead in the other.
+    assert seen == ["2", "0", "1", "3"]
+
+
 @pytest.mark.parametrize("lanes", [["a", "b", "a"], ["a", "a", "a"]])
 def test_failures_of_every_lane_are_reported(lanes: list[str]) -> None:
     def handle(record: SQSRecord, lambda_context: Any) -> None:
@@ -79,6 +131,7 @@ def test_failures_of_every_lane_are_reported(lanes: list[str]) -> None:
         CONTEXT,
         record_handler=handle,
         lane_of=lane_of,
+        workers_per_lane=2,
     )
 
     failed = sorted(str(f["itemIdentifier"]) for f in response["batchItemFailures"])

@@ -63,7 +63,13 @@ class Accepting:
         return Prepared(channel="sms", to="+2250700000001", provider="orange", call=lambda _: "r")
 
 
-@pytest.mark.usefixtures("aws")
+@pytest.fixture
+def sender_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the template gives the sender (config is cached per test by the conftest)."""
+    monkeypatch.setenv("SEND_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")
+
+
+@pytest.mark.usefixtures("aws", "sender_environment")
 def test_the_sender_logs_each_record_under_its_message_id_and_measures_queue_age(
     monkeypatch: pytest.MonkeyPatch, log_lines: LogLines, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,6 +100,7 @@ def test_the_sender_logs_each_record_under_its_message_id_and_measures_queue_age
     assert min(document["QueueAgeMs"]) >= 1500
 
 
+@pytest.mark.usefixtures("sender_environment")
 def test_a_record_without_an_id_does_not_log_under_the_previous_records_id(
     monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:

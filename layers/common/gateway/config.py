@@ -145,6 +145,8 @@ class SenderConfig(_EnvModel):
     max_attempts: int = Field(alias="SEND_MAX_ATTEMPTS", default=5, ge=1)
     # The sender's timeout plus a margin (see sending.DEFAULT_SEND_LEASE_SECONDS).
     send_lease_seconds: PositiveFloat = Field(alias="SEND_LEASE_SECONDS", default=40.0)
+    # Requests each invocation may have waiting for, or at, one carrier account (gateway.lanes).
+    workers_per_account: int = Field(alias="SENDER_WORKERS_PER_ACCOUNT", default=2, ge=1, le=10)
 
 
 class ReceiptConfig(_EnvModel):

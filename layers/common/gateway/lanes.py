@@ -1,13 +1,16 @@
-"""An SQS batch processed in lanes: one thread per lane (a carrier account), the records of
-a lane in order, with partial batch failures as one batch would report them.
+"""An SQS batch processed in lanes: `workers_per_lane` threads per lane (a carrier account),
+each taking the lane's records in turn, with partial batch failures as one batch would
+report them.
 
 Why: processed in order, a batch holds account B's records behind account A's rate slots,
 so two accounts could not each use their whole allowance. In lanes each account's records
-wait only for their own account's slots, and an invocation still has at most one request
-in flight per account, so the shared rate limiter's spacing is unchanged.
+wait only for their own account's slots. More than one worker per lane keeps a slot taken
+while another worker records its last send and stores its next message: with one, every
+invocation boundary and every slow write cost the account a slot. The shared rate limiter
+spaces the requests, however many are in flight.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -33,12 +36,27 @@ def process_in_lanes(
     *,
     record_handler: RecordHandler,
     lane_of: Callable[[str], str],
+    workers_per_lane: int = 1,
+    key_of: Callable[[str], str | None] = lambda body: None,
 ) -> PartialItemFailureResponse:
     """Like powertools' `process_partial_response`, with the records grouped by
-    `lane_of(body)` and the lanes run concurrently."""
-    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    `lane_of(body)`, each lane's records dealt to `workers_per_lane` workers in turn, and all
+    the workers run concurrently. Records with the same `key_of(body)` (the same message sent
+    twice) go to the same worker, one after the other."""
+    lanes: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    dealt: Counter[str] = Counter()
+    workers_by_key: dict[str, tuple[str, int]] = {}
     for record in event.get("Records", []):
-        lanes[lane_of(record["body"])].append(record)
+        body = record["body"]
+        key = key_of(body)
+        worker = workers_by_key.get(key) if key is not None else None
+        if worker is None:
+            lane = lane_of(body)
+            worker = (lane, dealt[lane] % workers_per_lane)
+            dealt[lane] += 1
+            if key is not None:
+                workers_by_key[key] = worker
+        lanes[worker].append(record)
     if not lanes:
         return {"batchItemFailures": []}
     if len(lanes) == 1:

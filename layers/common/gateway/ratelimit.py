@@ -120,36 +120,38 @@ class SlotRateLimiter:
     def _advance(self, span: int, now_slot: int, last_first: int) -> int:
         """The usual case, one update: take the counter's next slots if they are neither past
         nor too far ahead."""
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=self._key,
-            UpdateExpression="SET #next = #next + :span",
-            ConditionExpression="#next BETWEEN :now AND :last",
-            ExpressionAttributeNames={"#next": COUNTER},
-            ExpressionAttributeValues={
-                ":span": {"N": str(span)},
-                ":now": {"N": str(now_slot)},
-                ":last": {"N": str(last_first)},
-            },
-            ReturnValues="UPDATED_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        before = self._update(
+            "SET #next = #next + :span",
+            "#next BETWEEN :now AND :last",
+            {":span": span, ":now": now_slot, ":last": last_first},
         )
-        return int(response["Attributes"][COUNTER]["N"])
+        return int(before[COUNTER]["N"])
 
     def _restart(self, span: int, now_slot: int) -> int:
         """The counter is behind now (or new): move it up, taking the slots from now on."""
-        self._client.update_item(
-            TableName=self._table,
-            Key=self._key,
-            UpdateExpression="SET #next = :after",
-            ConditionExpression="attribute_not_exists(#next) OR #next < :now",
-            ExpressionAttributeNames={"#next": COUNTER},
-            ExpressionAttributeValues={
-                ":after": {"N": str(now_slot + span)},
-                ":now": {"N": str(now_slot)},
-            },
+        self._update(
+            "SET #next = :after",
+            "attribute_not_exists(#next) OR #next < :now",
+            {":after": now_slot + span, ":now": now_slot},
         )
         return now_slot
+
+    def _update(
+        self, expression: str, condition: str, numbers: dict[str, int]
+    ) -> dict[str, "AttributeValueTypeDef"]:
+        """Update the counter under `condition`; its attributes as they were (on a failed
+        condition too, in the ClientError's response)."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=self._key,
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#next": COUNTER},
+            ExpressionAttributeValues={name: {"N": str(n)} for name, n in numbers.items()},
+            ReturnValues="UPDATED_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return dict(response.get("Attributes", {}))
 
 
 def _condition_failed(error: ClientError) -> bool:
