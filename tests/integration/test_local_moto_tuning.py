@@ -1,6 +1,7 @@
-"""The local stack's moto DynamoDB: a cancelled transaction still changes nothing, now that its
+"""The local stack's moto: a cancelled transaction still changes nothing, now that its
 rollback restores the touched items instead of a copy of the whole table; a Query on the
-table's key answers as before without listing the table."""
+table's key answers as before without listing the table; SQS hands out messages without
+counting the queue for each."""
 
 from collections import defaultdict
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
+from moto.sqs.models import Queue
 
 from infra.local.moto_tuning import adapt_moto
 
@@ -137,3 +139,27 @@ def test_a_query_reads_only_its_key(dynamodb: Any, monkeypatch: pytest.MonkeyPat
     assert query("ref", ScanIndexForward=False) == ["E#2", "E#1"]
     assert query("nobody") == []
     assert "nobody" not in {key.value for key in table.items}
+
+
+def test_receiving_does_not_count_the_queue_per_message(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=dynamodb.meta.endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.create_queue(QueueName="backlog")["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(3)]
+    )
+
+    def uncountable(queue: Queue) -> dict[str, Any]:
+        raise AssertionError("the queue's attributes were computed")
+
+    monkeypatch.setattr(Queue, "attributes", property(uncountable))
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+    assert sorted(m["Body"] for m in received) == ["0", "1", "2"]
