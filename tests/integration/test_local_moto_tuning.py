@@ -7,18 +7,19 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 
+from infra.local.aws import AwsClients
 from infra.local.moto_tuning import adapt_moto
 
 pytestmark = pytest.mark.integration
 
 TABLE = "messages"
+REGION = "eu-west-1"
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +28,7 @@ def dynamodb() -> Iterator[Any]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://{host}:{port}",
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = AwsClients(f"http://{host}:{port}", REGION).dynamodb()
     client.create_table(
         TableName=TABLE,
         KeySchema=[
@@ -73,13 +68,7 @@ def stored(client: Any, pk: str) -> dict[str, Any] | None:
 
 def stream_records(client: Any) -> int:
     arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    streams = boto3.client(
-        "dynamodbstreams",
-        endpoint_url=client.meta.endpoint_url,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    streams = AwsClients(client.meta.endpoint_url, REGION).dynamodbstreams()
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     iterator = streams.get_shard_iterator(
         StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
@@ -123,7 +112,7 @@ class _Unlistable(defaultdict[Any, Any]):
 def test_a_query_reads_only_its_key(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     for pk, sk in [("ref", "E#2"), ("ref", "MSG"), ("ref", "E#1"), ("other", "E#0")]:
         dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": sk}})
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].tables[TABLE]
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables[TABLE]
     monkeypatch.setattr(table, "items", _Unlistable(dict, table.items))
 
     def query(pk: str, **options: Any) -> list[str]:
@@ -144,13 +133,7 @@ def test_a_query_reads_only_its_key(dynamodb: Any, monkeypatch: pytest.MonkeyPat
 def test_receiving_does_not_count_the_queue_per_message(
     dynamodb: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=dynamodb.meta.endpoint_url,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = AwsClients(dynamodb.meta.endpoint_url, REGION).sqs()
     url = sqs.create_queue(QueueName="backlog")["QueueUrl"]
     sqs.send_message_batch(
         QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(3)]
