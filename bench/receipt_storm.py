@@ -39,14 +39,14 @@ from typing import Any
 import requests
 
 from bench.local import CIV, View, gateway_client, local_stack
-from gateway.lifecycle import StatusUpdate
-from gateway.model import Message, utc_now
+from gateway.aws.message_store import EARLY_PREFIX, MessageRepository
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message, utc_now
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.observability import logger as gateway_logger
 from gateway.observability import metrics as gateway_metrics
 from gateway.orange.receipts import PROVIDER
-from gateway.repository import EARLY_PREFIX, MessageRepository
-from gateway.status import Status
-from gateway.tracking import StatusTracker
 from infra.local.stack import LocalStack
 from infra.simulators._orange_wire import delivery_notification
 

@@ -34,7 +34,7 @@ from bench.local import (
     settle,
     sms_requests,
 )
-from gateway.http_api import READ_TIMEOUT
+from gateway.carrier_http import READ_TIMEOUT
 from infra.local.stack import LocalStack
 from infra.simulators.orange import FaultPlan, OrangeSimulator, Stats
 

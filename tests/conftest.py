@@ -32,7 +32,8 @@ settings.register_profile(
 )
 settings.load_profile("ci")
 
-from gateway import aws_clients, wiring  # noqa: E402 - after the environment above
+from gateway import wiring  # noqa: E402 - after the environment above
+from gateway.aws import clients as aws_clients  # noqa: E402
 from gateway.config import cache_clear as config_cache_clear  # noqa: E402
 from tests.support import create_tables  # noqa: E402
 

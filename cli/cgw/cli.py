@@ -40,9 +40,9 @@ from cgw.endpoints import (
 from cgw.eta import AccountEta, estimate, human_duration
 from cgw.gateway_client import GatewayClient, GatewayError
 from cgw.send_file import RequestsRefused, read_requests
-from gateway.carrier_errors import CarrierError
-from gateway.config import OrangeConfig
-from gateway.repository import BalanceRepository
+from gateway.aws.balance_store import BalanceRepository
+from gateway.core.carrier_errors import CarrierError
+from gateway.orange.config import OrangeConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
-from gateway.masking import mask_msisdn
+from gateway.core.masking import mask_msisdn
 from infra.simulators.mmsc import MmscSimulator
 
 if TYPE_CHECKING:

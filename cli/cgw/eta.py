@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.config import OrangeConfig
-from gateway.countries import orange_country
-from gateway.ratelimit import slot_seconds, slots_for
-from gateway.segments import count_segments
-from gateway.send_request import SendRequest, SmsRequest
+from gateway.aws.ratelimit import slot_seconds, slots_for
+from gateway.core.segments import count_segments
+from gateway.core.send_request import SendRequest, SmsRequest
+from gateway.orange.config import OrangeConfig
+from gateway.orange.countries import orange_country
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from rich.table import Table
 from rich.text import Text
 
 from cgw.endpoints import Endpoints, EndpointsNotFound
-from gateway.config import OrangeConfig
+from gateway.aws.secrets import SecretStore
 from gateway.observability import logger
 from gateway.orange.client import OrangeClient
+from gateway.orange.config import OrangeConfig
 from gateway.orange.subscriptions import (
     OrangeSubscriptionsApi,
     ReceiptSubscriptions,
@@ -37,8 +38,7 @@ from gateway.orange.subscriptions import (
     encode_refs,
     receipt_url,
 )
-from gateway.secrets import SecretStore
-from gateway.tokens import TokenStore, account_token_store
+from gateway.orange.tokens import TokenStore, account_token_store
 
 SUBSCRIPTION_FUNCTION = "OrangeSubscriptionFunction"
 SECRET_CACHE_SECONDS = 60

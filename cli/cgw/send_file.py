@@ -9,8 +9,8 @@ again, queues each request once.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.countries import orange_country
-from gateway.send_request import InvalidRequest, SendRequest, SmsRequest, parse_send_request
+from gateway.core.send_request import InvalidRequest, SendRequest, SmsRequest, parse_send_request
+from gateway.orange.countries import orange_country
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.config import orange_config
 from gateway.observability import logger, metrics, tracer
+from gateway.orange.config import orange_config
 from gateway.wiring import balance_snapshots, token_store
 
 

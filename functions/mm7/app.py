@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.callback_auth import BasicAuthRequired, CallbackRefused, check_basic
-from gateway.config import mm7_callback_config
+from gateway.core.callback_auth import BasicAuthRequired, CallbackRefused, check_basic
+from gateway.mms.config import mm7_callback_config
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import mm7_callbacks, mm7_credentials
 

@@ -6,15 +6,21 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.aws_clients import AWS_FAILURES
-from gateway.callback_auth import CallbackRefused, check_orange_receipt
-from gateway.config import receipt_config
-from gateway.masking import mask_msisdn
-from gateway.model import utc_now
+from gateway.aws.clients import AWS_FAILURES
+from gateway.core.callback_auth import CallbackRefused
+from gateway.core.masking import mask_msisdn
+from gateway.core.model import utc_now
+from gateway.core.tracking import ConcurrentUpdates
 from gateway.observability import logger, metrics, tracer
-from gateway.orange.receipts import PROVIDER, MalformedReceipt, parse_receipt, receipt_update
-from gateway.status import orange_sms_metric_name
-from gateway.tracking import ConcurrentUpdates
+from gateway.orange.config import receipt_config
+from gateway.orange.receipts import (
+    PROVIDER,
+    MalformedReceipt,
+    check_orange_receipt,
+    parse_receipt,
+    receipt_update,
+)
+from gateway.orange.statuses import orange_sms_metric_name
 from gateway.wiring import receipt_token, tracker
 
 app = APIGatewayRestResolver()

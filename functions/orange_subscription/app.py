@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.custom_resource import answer
+from gateway.aws.custom_resource import answer
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import receipt_subscription_resource
 

@@ -1,5 +1,5 @@
 """Sender: send requests from the SQS queue through their carriers, with partial batch
-failures; each carrier account's records in their own lane (`gateway.lanes`)."""
+failures; each carrier account's records in their own lane (`gateway.aws.lanes`)."""
 
 import time
 from typing import Any
@@ -8,12 +8,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gateway.aws.lanes import process_in_lanes
+from gateway.aws.send_queue import backoff_seconds, postpone, requeue
 from gateway.config import sender_config
-from gateway.lanes import process_in_lanes
+from gateway.core.send_request import claimed_id
+from gateway.core.sending import Delivery, RetryLater
 from gateway.observability import logger, metrics, tracer
-from gateway.send_queue import backoff_seconds, postpone, requeue
-from gateway.send_request import claimed_id
-from gateway.sending import Delivery, RetryLater
 from gateway.wiring import sender
 
 

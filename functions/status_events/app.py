@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gateway.aws.events import publish_many
+from gateway.aws.status_events import DETAIL_TYPE, status_change
 from gateway.config import status_events_config
-from gateway.events import publish_many
 from gateway.observability import logger, metrics, tracer
-from gateway.status_events import DETAIL_TYPE, status_change
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.model import utc_now
+from gateway.core.model import utc_now
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import tracker
 

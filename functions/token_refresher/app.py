@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gateway.observability import logger, metrics, tracer
-from gateway.tokens import refresh_accounts
+from gateway.orange.tokens import refresh_accounts
 from gateway.wiring import refreshed_token_stores
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gateway.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
+from gateway.orange.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
 from infra.local.functions import FunctionSpec

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 
 from functions.orange_subscription import app
 from gateway import wiring
-from gateway.config import orange_config
+from gateway.orange.config import orange_config
 from gateway.orange.subscriptions import (
     OrangeSubscriptionsApi,
     ReceiptSubscriptions,

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from gateway import wiring
-from gateway.sending import Delivery, Result, RetryLater
-from gateway.status import Status
+from gateway.core.sending import Delivery, Result, RetryLater
+from gateway.core.status import Status
 from infra.simulators.orange import FaultPlan, OrangeSimulator
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("aws")]

@@ -31,7 +31,7 @@ def http(monkeypatch: pytest.MonkeyPatch) -> FakeOrangeHttp:
     monkeypatch.setattr(
         HTTPAdapter, "send", lambda adapter, request, **kwargs: fake.send(request, **kwargs)
     )
-    monkeypatch.setattr("gateway.custom_resource.time.sleep", lambda _: None)
+    monkeypatch.setattr("gateway.aws.custom_resource.time.sleep", lambda _: None)
     return fake
 
 

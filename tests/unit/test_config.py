@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from gateway.config import OrangeConfig, ReceiptConfig
-from gateway.countries import BY_ISO3
+from gateway.orange.config import OrangeConfig, ReceiptConfig
+from gateway.orange.countries import BY_ISO3
 
 BASE = {
     "ORANGE_API_URL": "https://api.orange.com",

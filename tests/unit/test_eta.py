@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 
 from cgw.eta import estimate, human_duration
-from gateway.config import OrangeConfig
-from gateway.ratelimit import DEFAULT_MARGIN
-from gateway.send_request import SendRequest, parse_send_request
+from gateway.aws.ratelimit import DEFAULT_MARGIN
+from gateway.core.send_request import SendRequest, parse_send_request
+from gateway.orange.config import OrangeConfig
 
 CIV, MLI = "+2250700000001", "+22376123456"
 TWO_SEGMENTS = "x" * 161  # GSM-7: 153 per part once over 160

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from functions.orange_receipts import app as receipts_app
 from functions.sender import app as sender_app
 from functions.status import app as status_app
-from gateway import aws_clients
-from gateway.lifecycle import StatusUpdate
-from gateway.model import Message
-from gateway.repository import MessageRepository
-from gateway.sending import Delivery, Result, RetryLater
-from gateway.status import Status
-from gateway.tracking import StatusTracker
+from gateway.aws import clients as aws_clients
+from gateway.aws.message_store import MessageRepository
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.sending import Delivery, Result, RetryLater
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from tests.faults import CONDITION_FAILED, THROTTLED, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput

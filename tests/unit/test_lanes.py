@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.lanes import process_in_lanes
+from gateway.aws.lanes import process_in_lanes
 from tests.support import FakeLambdaContext
 
 WAIT_SECONDS = 5

@@ -1,7 +1,8 @@
 import pytest
 
-from gateway.lifecycle import HISTORY_LIMIT, Progress, StatusUpdate, advance
-from gateway.status import Status, can_move, normalise_orange_sms
+from gateway.core.lifecycle import HISTORY_LIMIT, Progress, StatusUpdate, advance
+from gateway.core.status import Status, can_move
+from gateway.orange.statuses import normalise_orange_sms
 
 S = Status
 

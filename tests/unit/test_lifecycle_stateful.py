@@ -29,12 +29,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from gateway.lifecycle import StatusUpdate
-from gateway.model import Message
+from gateway.aws.message_store import MessageRepository
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.status import Status
+from gateway.core.tracking import NO_FINAL_RECEIPT, Applied, StatusTracker
 from gateway.orange.receipts import PROVIDER, parse_receipt, receipt_update
-from gateway.repository import MessageRepository
-from gateway.status import Status
-from gateway.tracking import NO_FINAL_RECEIPT, Applied, StatusTracker
 from tests.support import create_tables
 
 # DESIGN.md, "Message lifecycle": the ranks, the final statuses, and rejected / failed
@@ -285,7 +285,7 @@ class Lifecycle(RuleBasedStateMachine):
 @pytest.mark.usefixtures("aws")
 def test_the_lifecycle_rules_hold_whatever_happens(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr("gateway.tracking.utc_now", clock.utc_now)
+    monkeypatch.setattr("gateway.core.tracking.utc_now", clock.utc_now)
     tables = itertools.count()
 
     def fresh_table() -> str:

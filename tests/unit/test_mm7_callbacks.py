@@ -13,15 +13,16 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from functions.mm7 import app as mm7_app
-from gateway import aws_clients
+from gateway.aws import clients as aws_clients
+from gateway.aws.inbound_store import InboundRepository
+from gateway.aws.message_store import MessageRepository
 from gateway.config import cache_clear
-from gateway.inbound import InboundMessages
-from gateway.lifecycle import StatusUpdate
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.mm7 import DeliverRequest, parse_request
-from gateway.model import Message
-from gateway.repository import InboundRepository, MessageRepository
-from gateway.status import Status
-from gateway.tracking import StatusTracker
+from gateway.mms.inbound import InboundMessages
 from tests.faults import THROTTLED, UNAVAILABLE, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput

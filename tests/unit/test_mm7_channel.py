@@ -7,12 +7,12 @@ import json
 import boto3
 import pytest
 
+from gateway.aws.message_store import MessageRepository
+from gateway.core.sending import Delivery, Result, RetryLater, Sender
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.mm7 import SubmitSettings
-from gateway.mm7_channel import Mm7Channel
-from gateway.repository import MessageRepository
-from gateway.sending import Delivery, Result, RetryLater, Sender
-from gateway.status import Status
-from gateway.tracking import StatusTracker
+from gateway.mms.channel import Mm7Channel
 from tests.support import Answer, ScriptedAdapter, scripted_session
 from tests.unit.mm7.test_submit import fault, submit_rsp
 

@@ -7,9 +7,9 @@ import pytest
 import requests
 from urllib3.exceptions import NewConnectionError, ProtocolError
 
-from gateway.carrier_errors import CarrierError, OutcomeUnknown, Rejected, Unavailable
+from gateway.core.carrier_errors import CarrierError, OutcomeUnknown, Rejected, Unavailable
 from gateway.mm7.submit import SubmitResult
-from gateway.mm7_client import Mm7Client
+from gateway.mms.client import Mm7Client
 from tests.support import Answer, ScriptedAdapter, scripted_session
 from tests.unit.mm7.test_submit import build, fault, submit_rsp
 

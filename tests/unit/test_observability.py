@@ -13,13 +13,14 @@ import pytest
 from cfnlint.decode import decode
 
 from functions.sender import app as sender_app
-from gateway.balance import _country_metric
+from gateway.aws.message_store import MessageRepository
+from gateway.core.send_request import SendRequest
+from gateway.core.sending import Delivery, Prepared, Result, Sender
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.observability import logger
-from gateway.repository import MessageRepository
-from gateway.send_request import SendRequest
-from gateway.sending import Delivery, Prepared, Result, Sender
-from gateway.status import ORANGE_SMS_NAMES, Status, orange_sms_metric_name
-from gateway.tracking import StatusTracker
+from gateway.orange.balance import _country_metric
+from gateway.orange.statuses import ORANGE_SMS_NAMES, orange_sms_metric_name
 from tests.support import ROOT, TEMPLATE, FakeLambdaContext, LogLines, event
 
 HANDLER_DECORATORS = {

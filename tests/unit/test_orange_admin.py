@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from gateway.balance import days_to
 from gateway.orange.admin import read_contracts, read_purchases, read_usage
+from gateway.orange.balance import days_to
 
 MEA_CONTRACTS = [
     {

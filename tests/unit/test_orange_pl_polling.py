@@ -5,17 +5,17 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.carrier_errors import Unavailable
-from gateway.locks import LeaseLock
+from gateway.aws.locks import LeaseLock
+from gateway.aws.message_store import MessageRepository
+from gateway.core.carrier_errors import Unavailable
+from gateway.core.sending import Delivery, Result, Sender
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.orange.client import RateLimited, TokenRejected
+from gateway.orange.tokens import TokenStore
 from gateway.orange_pl.channel import OrangePlChannel
 from gateway.orange_pl.client import CallLimit
 from gateway.orange_pl.poller import StatusPoller, backoff
-from gateway.repository import MessageRepository
-from gateway.sending import Delivery, Result, Sender
-from gateway.status import Status
-from gateway.tokens import TokenStore
-from gateway.tracking import StatusTracker
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -14,7 +14,7 @@ from gateway.orange.receipts import (
     parse_receipt,
     receipt_update,
 )
-from gateway.status import ORANGE_SMS
+from gateway.orange.statuses import ORANGE_SMS
 from tests.unit.receipt_bodies import SAMPLE, receipt_bodies
 
 FUZZ = settings(max_examples=500, deadline=None)

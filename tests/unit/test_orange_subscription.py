@@ -17,16 +17,16 @@ import pytest
 import requests
 
 from functions.orange_subscription import app
-from gateway.carrier_errors import OutcomeUnknown, Rejected, Unavailable
-from gateway.config import OrangeConfig
-from gateway.custom_resource import (
+from gateway.aws.custom_resource import (
     ANSWER_RESERVE_SECONDS,
     CustomResourceRequest,
     Outcome,
     answer,
     respond,
 )
+from gateway.core.carrier_errors import OutcomeUnknown, Rejected, Unavailable
 from gateway.orange.client import TokenRejected
+from gateway.orange.config import OrangeConfig
 from gateway.orange.subscriptions import (
     OrangeSubscriptionsApi,
     SubscriptionRef,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import boto3
 import pytest
 
-from gateway.ratelimit import COUNTER, COUNTER_SK, RateBudgetExceeded, SlotRateLimiter
+from gateway.aws.ratelimit import COUNTER, COUNTER_SK, RateBudgetExceeded, SlotRateLimiter
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

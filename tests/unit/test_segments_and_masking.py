@@ -1,7 +1,7 @@
 import pytest
 
-from gateway.masking import mask_msisdn
-from gateway.segments import count_segments
+from gateway.core.masking import mask_msisdn
+from gateway.core.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from gateway.send_request import (
+from gateway.core.send_request import (
     InvalidRequest,
     MmsRequest,
     OrangePlMmsRequest,

@@ -7,11 +7,15 @@ from typing import Any
 
 import pytest
 
-from gateway.config import OrangeConfig
-from gateway.holds import CACHE_SECONDS, AccountHolds
-from gateway.lifecycle import StatusUpdate
-from gateway.locks import LeaseLock
-from gateway.model import Message, utc_now
+from gateway.aws.balance_store import BalanceRepository
+from gateway.aws.locks import LeaseLock
+from gateway.aws.message_store import MessageRepository
+from gateway.aws.ratelimit import SlotRateLimiter
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message, utc_now
+from gateway.core.sending import Delivery, Result, RetryLater, Sender
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from gateway.orange.client import (
     AccountBlocked,
     OutboundSms,
@@ -21,13 +25,11 @@ from gateway.orange.client import (
     TokenRejected,
     Unavailable,
 )
+from gateway.orange.config import OrangeConfig
+from gateway.orange.holds import CACHE_SECONDS, AccountHolds
 from gateway.orange.sms_channel import OrangeSmsChannel
-from gateway.ratelimit import SlotRateLimiter
-from gateway.repository import BalanceRepository, MessageRepository
-from gateway.sending import Delivery, Result, RetryLater, Sender
-from gateway.status import Status, normalise_orange_sms
-from gateway.tokens import TokenStore
-from gateway.tracking import StatusTracker
+from gateway.orange.statuses import normalise_orange_sms
+from gateway.orange.tokens import TokenStore
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")

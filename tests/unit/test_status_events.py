@@ -8,13 +8,13 @@ import boto3
 import pytest
 
 from functions.status_events import app as status_events_app
+from gateway.aws.message_store import MessageRepository
+from gateway.aws.status_events import status_change
 from gateway.config import cache_clear as config_cache_clear
-from gateway.lifecycle import StatusUpdate
-from gateway.model import Message
-from gateway.repository import MessageRepository
-from gateway.status import Status
-from gateway.status_events import status_change
-from gateway.tracking import StatusTracker
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
 from infra.local.streams import lambda_record
 from tests.support import FakeLambdaContext, event
 

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from gateway.locks import LeaseLock
-from gateway.secrets import SecretStore
-from gateway.tokens import TokenStore, refresh_accounts
+from gateway.aws.locks import LeaseLock
+from gateway.aws.secrets import SecretStore
+from gateway.orange.tokens import TokenStore, refresh_accounts
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -2,38 +2,33 @@
 
 from functools import cache
 
-from gateway.balance import BalanceSnapshots
-from gateway.config import (
-    mm7_callback_config,
-    mm7_submit_config,
-    orange_config,
-    orange_pl_config,
-    orange_pl_configured,
-    polling_config,
-    receipt_config,
-    sender_config,
-    table_config,
-)
-from gateway.holds import AccountHolds
-from gateway.inbound import InboundMessages
-from gateway.locks import LeaseLock
+from gateway.aws.balance_store import BalanceRepository
+from gateway.aws.inbound_store import InboundRepository
+from gateway.aws.locks import LeaseLock
+from gateway.aws.message_store import MessageRepository
+from gateway.aws.ratelimit import SlotRateLimiter
+from gateway.aws.secrets import SecretStore
+from gateway.config import sender_config, table_config
+from gateway.core.sending import Channel, Sender
+from gateway.core.tracking import StatusTracker
 from gateway.mm7.submit import SubmitSettings
-from gateway.mm7_callbacks import Mm7Callbacks
-from gateway.mm7_channel import Mm7Channel
+from gateway.mms.callbacks import Mm7Callbacks
+from gateway.mms.channel import Mm7Channel
+from gateway.mms.config import mm7_callback_config, mm7_submit_config
+from gateway.mms.inbound import InboundMessages
 from gateway.orange.admin import OrangeAdmin
+from gateway.orange.balance import BalanceSnapshots
 from gateway.orange.client import OrangeClient
+from gateway.orange.config import orange_config, receipt_config
+from gateway.orange.holds import AccountHolds
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange.subscription_resource import ReceiptSubscriptionResource
 from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
+from gateway.orange.tokens import TokenStore, account_token_store
 from gateway.orange_pl.channel import OrangePlChannel
 from gateway.orange_pl.client import OrangePlClient
+from gateway.orange_pl.config import orange_pl_config, orange_pl_configured, polling_config
 from gateway.orange_pl.poller import StatusPoller
-from gateway.ratelimit import SlotRateLimiter
-from gateway.repository import BalanceRepository, InboundRepository, MessageRepository
-from gateway.secrets import SecretStore
-from gateway.sending import Channel, Sender
-from gateway.tokens import TokenStore, account_token_store
-from gateway.tracking import StatusTracker
 
 CALLBACK_SECRET_CACHE_SECONDS = 300
 ORANGE_PL_ACCOUNT = "orange-pl"

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from gateway.core.status import Status
 from gateway.mm7 import (
     MAX_BODY_BYTES,
     Address,
@@ -23,7 +24,6 @@ from gateway.mm7 import (
     read_status,
 )
 from gateway.mm7.model import NAMESPACES
-from gateway.status import Status
 from tests.unit.mm7.corpus import GIF, JPEG, NS, PNG, SMIL, load, names
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from gateway.lifecycle import Progress, advance
+from gateway.core.lifecycle import Progress, advance
+from gateway.core.status import Status
 from gateway.mm7 import (
     Address,
     AddressKind,
@@ -14,7 +15,6 @@ from gateway.mm7 import (
     read_reply_update,
     read_status,
 )
-from gateway.status import Status
 
 AT = "2024-05-01T10:00:00.000Z"
 HEADER = RequestHeader("urn:x", "t", "6.8.0")

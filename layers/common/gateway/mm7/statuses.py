@@ -5,9 +5,9 @@ Values are compared case-insensitively; a value not listed is kept raw as the pr
 and counts as unknown.
 """
 
-from gateway.lifecycle import StatusUpdate
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.status import Status
 from gateway.mm7.model import DeliveryReportRequest, ReadReplyRequest
-from gateway.status import Status
 
 DELIVERY_REPORT_SOURCE = "mm7-dr"
 READ_REPLY_SOURCE = "mm7-rr"

@@ -2,7 +2,7 @@
 
 `build_submit` writes the HTTP body of a SubmitReq and its Content-Type;
 `parse_submit_response` reads what the MMSC answers (a SubmitRsp or a SOAP Fault);
-`gateway.mm7_client` posts the one and hands the other back.
+`gateway.mms.client` posts the one and hands the other back.
 
 The body is SOAP with attachments (multipart/related, RFC 2387): the SOAP part, then the MM's
 content as one multipart/mixed part that the SubmitReq's Content href names. Every part is

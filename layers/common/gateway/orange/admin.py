@@ -7,8 +7,8 @@ from typing import Any
 
 import requests
 
-from gateway.carrier_errors import Unavailable
-from gateway.http_api import HttpApi
+from gateway.carrier_http import HttpApi
+from gateway.core.carrier_errors import Unavailable
 from gateway.orange.client import TokenRejected, describe
 
 ADMIN = "/sms/admin/v1"

@@ -1,7 +1,7 @@
 """Orange's SMS API over HTTP: the OAuth v3 token and the outbound SMS request
 (seeds: orange-sms-api-mea.txt, orange-sms-api-mali.txt).
 
-Every answer is turned into one of the outcomes of `gateway.carrier_errors`, plus the two
+Every answer is turned into one of the outcomes of `gateway.core.carrier_errors`, plus the two
 Orange-specific ones the sender handles itself: a refused token and the rate limit.
 """
 
@@ -13,15 +13,14 @@ from urllib.parse import quote
 
 import requests
 
-from gateway.carrier_errors import (
+from gateway.carrier_http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpApi, transport_error
+from gateway.core.carrier_errors import (
     AccountBlocked,
     CarrierError,
     OutcomeUnknown,
     Rejected,
     Unavailable,
-    transport_error,
 )
-from gateway.http_api import CONNECT_TIMEOUT, READ_TIMEOUT, HttpApi
 
 TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret  # nosec B105
 CODE_TOO_MANY_REQUESTS = 53

@@ -6,8 +6,10 @@ receipt lost, since Orange does not say it retries.
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.lifecycle import StatusUpdate
-from gateway.status import normalise_orange_sms
+from gateway.core.callback_auth import CallbackRefused, check_secret
+from gateway.core.lifecycle import StatusUpdate
+from gateway.orange.config import ReceiptConfig
+from gateway.orange.statuses import normalise_orange_sms
 
 PROVIDER = "orange"
 SOURCE = "orange-dr"
@@ -60,3 +62,12 @@ def _reason(exc: ValidationError) -> str:
 def receipt_update(notification: DeliveryInfoNotification, at: str) -> StatusUpdate:
     raw = notification.delivery_info.delivery_status.strip()
     return StatusUpdate(status=normalise_orange_sms(raw), at=at, source=SOURCE, provider_status=raw)
+
+
+def check_orange_receipt(
+    config: ReceiptConfig, *, source_ip: str | None, token: str, expected: str
+) -> None:
+    """Orange's receipts carry a secret in the URL and come from Orange's published addresses."""
+    if not config.allows(source_ip):
+        raise CallbackRefused("source address not on the receipt allowlist")
+    check_secret(token, expected, "receipt URL token")

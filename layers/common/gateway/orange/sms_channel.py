@@ -5,19 +5,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from gateway.carrier_errors import AccountBlocked, Unavailable, before_the_call
-from gateway.config import OrangeAccount, OrangeConfig
-from gateway.countries import orange_country
-from gateway.holds import AccountHolds
-from gateway.masking import mask_msisdn
+from gateway.aws.ratelimit import SlotRateLimiter
+from gateway.core.carrier_errors import AccountBlocked, Unavailable, before_the_call
+from gateway.core.masking import mask_msisdn
+from gateway.core.segments import count_segments
+from gateway.core.send_request import SmsRequest
+from gateway.core.sending import Prepared
 from gateway.observability import logger, metrics
 from gateway.orange.client import OrangeClient, OutboundSms, RateLimited, TokenRejected
+from gateway.orange.config import OrangeAccount, OrangeConfig
+from gateway.orange.countries import orange_country
+from gateway.orange.holds import AccountHolds
 from gateway.orange.receipts import PROVIDER
-from gateway.ratelimit import SlotRateLimiter
-from gateway.segments import count_segments
-from gateway.send_request import SmsRequest
-from gateway.sending import Prepared
-from gateway.tokens import TokenStore
+from gateway.orange.tokens import TokenStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from gateway.custom_resource import CustomResourceRequest, Outcome
+from gateway.aws.custom_resource import CustomResourceRequest, Outcome
 from gateway.orange.subscriptions import (
     NO_SUBSCRIPTIONS,
     ReceiptSubscriptions,

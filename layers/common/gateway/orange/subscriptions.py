@@ -24,17 +24,14 @@ from urllib.parse import quote, unquote
 
 import requests
 
-from gateway.carrier_errors import (
+from gateway.carrier_http import HttpApi, transport_error
+from gateway.core.carrier_errors import (
     CarrierError,
     OutcomeUnknown,
     Rejected,
     Unavailable,
     before_the_call,
-    transport_error,
 )
-from gateway.config import DEFAULT_ACCOUNT, OrangeConfig
-from gateway.countries import COUNTRIES
-from gateway.http_api import HttpApi
 from gateway.observability import logger
 from gateway.orange.client import (
     CODE_TOO_MANY_REQUESTS,
@@ -44,7 +41,9 @@ from gateway.orange.client import (
     json_body,
     outbound_path,
 )
-from gateway.tokens import CredentialsMissing, TokenStore
+from gateway.orange.config import DEFAULT_ACCOUNT, OrangeConfig
+from gateway.orange.countries import COUNTRIES
+from gateway.orange.tokens import CredentialsMissing, TokenStore
 
 RECEIPT_PATH = "/callbacks/orange/dr"
 REFS_PREFIX = "orange-receipts:"

@@ -1,10 +1,10 @@
 """The `orange-pl-mms` channel: an MMS already sent through Orange Poland's MMSONnet is only
 registered, with Orange's id as its reference, and its first status poll scheduled."""
 
-from gateway.model import utc_now
+from gateway.core.model import utc_now
+from gateway.core.send_request import OrangePlMmsRequest
+from gateway.core.sending import Prepared
 from gateway.orange_pl.poller import backoff
-from gateway.send_request import OrangePlMmsRequest
-from gateway.sending import Prepared
 
 PROVIDER = "orange-pl"
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import requests
 
-from gateway.carrier_errors import Unavailable
-from gateway.http_api import HttpApi
+from gateway.carrier_http import HttpApi
+from gateway.core.carrier_errors import Unavailable
 from gateway.orange.client import (
     CODE_TOO_MANY_REQUESTS,
     RateLimited,

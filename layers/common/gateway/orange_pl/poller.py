@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from gateway.carrier_errors import CarrierError
-from gateway.lifecycle import StatusUpdate
-from gateway.model import utc_now
+from gateway.aws.message_store import MessageRepository
+from gateway.core.carrier_errors import CarrierError
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import utc_now
+from gateway.core.tracking import StatusTracker
 from gateway.observability import logger, metrics
 from gateway.orange.client import RateLimited, TokenRejected
+from gateway.orange.tokens import TokenStore
 from gateway.orange_pl.client import OrangePlClient
 from gateway.orange_pl.statuses import normalise, settled
-from gateway.repository import MessageRepository
-from gateway.tokens import TokenStore
-from gateway.tracking import StatusTracker
 
 SOURCE = "orange-pl-poll"
 BACKOFF = (

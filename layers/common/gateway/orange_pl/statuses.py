@@ -1,6 +1,6 @@
 """Orange Poland MMSDeliveryStatus values mapped onto the gateway's statuses (DESIGN.md)."""
 
-from gateway.status import Status
+from gateway.core.status import Status
 
 # None: "Server Error", no change, poll again.
 STATUSES: dict[str, Status | None] = {

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from gateway.carrier_errors import CarrierError
+from gateway.aws.balance_store import BalanceRepository
+from gateway.core.carrier_errors import CarrierError
 from gateway.observability import METRICS_NAMESPACE, logger
 from gateway.orange.admin import AccountReport, OrangeAdmin
 from gateway.orange.client import TokenRejected
-from gateway.repository import BalanceRepository
-from gateway.tokens import TokenStore
+from gateway.orange.tokens import TokenStore
 
 
 def days_to(expires: str, now: datetime) -> float | None:

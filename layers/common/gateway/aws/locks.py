@@ -7,9 +7,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from gateway import aws_clients
+from gateway.aws import clients
+from gateway.aws.dynamo import conditional, written
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,12 +31,12 @@ class LeaseLock:
 
     @property
     def _client(self) -> "DynamoDBClient":
-        return self._client_instance or aws_clients.dynamodb()
+        return self._client_instance or clients.dynamodb()
 
     def acquire(self) -> bool:
         now = time.time()
-        try:
-            self._client.put_item(
+        return written(
+            lambda: self._client.put_item(
                 TableName=self._table,
                 Item={
                     **self._key,
@@ -48,22 +47,17 @@ class LeaseLock:
                 ConditionExpression="attribute_not_exists(pk) OR leaseUntil < :now",
                 ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
             )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def release(self) -> None:
-        try:
-            self._client.delete_item(
+        # A failed condition: our lease ran out and someone else holds the lock now, theirs
+        # to release.
+        conditional(
+            lambda: self._client.delete_item(
                 TableName=self._table,
                 Key=self._key,
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":me": {"S": self._owner}},
             )
-        except ClientError as error:
-            # Our lease ran out and someone else holds the lock now: theirs to release.
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from gateway.send_request import InvalidRequest
+from gateway.core.send_request import InvalidRequest
 
 
 @dataclass(frozen=True, slots=True)

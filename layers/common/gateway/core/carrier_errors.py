@@ -7,9 +7,6 @@ no answer came back): the first is retried, the second never is, so nothing is s
 
 from collections.abc import Callable
 
-import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
 
 class CarrierError(Exception):
     """A carrier call that did not succeed; `str()` is a reason fit for a message's history."""
@@ -34,23 +31,6 @@ class Throttled(CarrierError):
 
 class OutcomeUnknown(CarrierError):
     """The request left and no answer came back: the carrier may have taken it."""
-
-
-def never_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never made, so the carrier cannot have seen the request."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-
-
-def transport_error(carrier: str, exc: requests.RequestException) -> CarrierError:
-    """A requests failure for a call that sends something."""
-    if never_sent(exc):
-        return Unavailable(f"{carrier} unreachable: {type(exc).__name__}")
-    return OutcomeUnknown(f"no answer from {carrier}: {type(exc).__name__}")
 
 
 def before_the_call[T](step: Callable[[], T]) -> T:

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeGuard
 
-from gateway.carrier_errors import CarrierError, Unavailable
-from gateway.config import OrangeAccount
-from gateway.locks import LeaseLock
+from gateway.aws.locks import LeaseLock
+from gateway.aws.secrets import SecretStore
+from gateway.core.carrier_errors import CarrierError, Unavailable
 from gateway.observability import logger, metrics
 from gateway.orange.client import AccessToken, OrangeClient
-from gateway.secrets import SecretStore
+from gateway.orange.config import OrangeAccount
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

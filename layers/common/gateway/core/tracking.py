@@ -11,11 +11,11 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from gateway.lifecycle import StatusUpdate, advance
-from gateway.model import Message, utc_now
+from gateway.aws.message_store import MessageRepository
+from gateway.core.lifecycle import StatusUpdate, advance
+from gateway.core.model import Message, utc_now
+from gateway.core.status import Status
 from gateway.observability import logger, metrics
-from gateway.repository import MessageRepository
-from gateway.status import Status
 
 SAVE_ATTEMPTS = 8
 # A message the carrier has with no final receipt after this long ends unknown.

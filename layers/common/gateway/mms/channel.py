@@ -9,15 +9,15 @@ from functools import partial
 
 import requests
 
-from gateway.attachments import fetch
-from gateway.carrier_errors import before_the_call
-from gateway.masking import mask_msisdn
+from gateway.aws.attachments import fetch
+from gateway.core.carrier_errors import before_the_call
+from gateway.core.masking import mask_msisdn
+from gateway.core.send_request import InvalidRequest, MmsRequest
+from gateway.core.sending import Prepared
 from gateway.mm7.submit import OutboundPart, SubmitSettings, build_submit
-from gateway.mm7_callbacks import PROVIDER
-from gateway.mm7_client import Mm7Client
+from gateway.mms.callbacks import PROVIDER
+from gateway.mms.client import Mm7Client
 from gateway.observability import logger
-from gateway.send_request import InvalidRequest, MmsRequest
-from gateway.sending import Prepared
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,41 +1,7 @@
-"""Normalised message statuses, their ranks, and each carrier's status vocabulary mapped onto them
-(DESIGN.md, "Message lifecycle")."""
+"""Orange SMS `deliveryStatus` values mapped onto the gateway's statuses (DESIGN.md, "Message
+lifecycle"), and the receipt metric named from them."""
 
-from enum import StrEnum
-
-
-class Status(StrEnum):
-    ACCEPTED = "accepted"
-    SUBMITTED = "submitted"
-    SENT = "sent"
-    UNKNOWN = "unknown"
-    UNDELIVERED = "undelivered"
-    DELIVERED = "delivered"
-    REJECTED = "rejected"
-    FAILED = "failed"
-
-
-RANK: dict[Status, int] = {
-    Status.ACCEPTED: 0,
-    Status.SUBMITTED: 1,
-    Status.SENT: 2,
-    Status.UNKNOWN: 3,
-    Status.UNDELIVERED: 4,
-    Status.DELIVERED: 5,
-}
-FINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.REJECTED, Status.FAILED})
-# rejected and failed are reachable only before the carrier has the message.
-BEFORE_SENT: frozenset[Status] = frozenset({Status.ACCEPTED, Status.SUBMITTED})
-
-
-def can_move(current: Status, new: Status) -> bool:
-    """A status only moves forward in rank; final statuses never move."""
-    if current in FINAL or new == current:
-        return False
-    if new in (Status.REJECTED, Status.FAILED):
-        return current in BEFORE_SENT
-    return RANK[new] > RANK[current]
-
+from gateway.core.status import Status
 
 ORANGE_SMS: dict[str, Status] = {
     "deliveredtonetwork": Status.SENT,

@@ -8,7 +8,7 @@ the reason "outcome of send unknown". The same id submitted twice finds its mess
 does nothing.
 
 A channel (Orange SMS, MM7, ...) only prepares its call and raises the outcomes of
-`gateway.carrier_errors`; what each outcome means for the message is decided here, once.
+`gateway.core.carrier_errors`; what each outcome means for the message is decided here, once.
 """
 
 import math
@@ -18,26 +18,26 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gateway.carrier_errors import (
+from gateway.aws.message_store import MessageRepository
+from gateway.core.carrier_errors import (
     AccountBlocked,
     CarrierError,
     OutcomeUnknown,
     Rejected,
     Throttled,
 )
-from gateway.lifecycle import StatusUpdate
-from gateway.model import Message, utc_now
-from gateway.observability import logger, metrics
-from gateway.repository import MessageRepository
-from gateway.send_request import (
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message, utc_now
+from gateway.core.send_request import (
     InvalidRequest,
     SendRequest,
     claimed_channel,
     claimed_id,
     parse_send_request,
 )
-from gateway.status import Status
-from gateway.tracking import StatusTracker
+from gateway.core.status import Status
+from gateway.core.tracking import StatusTracker
+from gateway.observability import logger, metrics
 
 SOURCE = "gateway"
 OUTCOME_UNKNOWN = "outcome of send unknown"
@@ -128,7 +128,7 @@ class Sender:
         self._send_lease = send_lease_seconds
 
     def lane(self, body: str) -> str:
-        """The lane of a batch this request travels in (see `gateway.lanes`): requests for
+        """The lane of a batch this request travels in (see `gateway.aws.lanes`): requests for
         different carrier accounts never wait for each other's rate slots."""
         try:
             request = parse_send_request(body)

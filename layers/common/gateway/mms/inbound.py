@@ -22,13 +22,13 @@ import re
 import secrets
 from typing import Any
 
-from gateway.attachments import discard, store
-from gateway.aws_clients import AWS_FAILURES
-from gateway.events import publish
-from gateway.masking import mask_msisdn
+from gateway.aws.attachments import discard, store
+from gateway.aws.clients import AWS_FAILURES
+from gateway.aws.events import publish
+from gateway.aws.inbound_store import InboundRepository
+from gateway.core.masking import mask_msisdn
 from gateway.mm7 import Address, ContentPart, DeliverRequest
 from gateway.observability import logger, metrics
-from gateway.repository import InboundRepository
 
 EVENT_TYPE = "InboundMessageReceived"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

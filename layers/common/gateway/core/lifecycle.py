@@ -6,7 +6,7 @@ forward in rank; the repository persists what this module decides.
 
 from dataclasses import dataclass, field, replace
 
-from gateway.status import Status, can_move
+from gateway.core.status import Status, can_move
 
 HISTORY_LIMIT = 50
 

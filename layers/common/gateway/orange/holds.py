@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from gateway.balance import days_to
-from gateway.repository import BalanceRepository
+from gateway.aws.balance_store import BalanceRepository
+from gateway.orange.balance import days_to
 
 CACHE_SECONDS = 60.0
 

@@ -19,12 +19,12 @@ each side keep both the window before it and the window after it within the rate
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
-from gateway import aws_clients
-from gateway.carrier_errors import Throttled
+from gateway.aws import clients
+from gateway.aws.dynamo import ConditionFailed, conditional
+from gateway.core.carrier_errors import Throttled
 from gateway.observability import metrics
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class SlotRateLimiter:
 
     @property
     def _client(self) -> "DynamoDBClient":
-        return self._client_instance or aws_clients.dynamodb()
+        return self._client_instance or clients.dynamodb()
 
     def acquire(self, max_wait: float, cost: int = 1) -> None:
         """Return when this caller may send a request of `cost` units now; waits at most
@@ -102,19 +102,15 @@ class SlotRateLimiter:
             last_first = math.floor(give_up / self.slot_seconds) - cost + 1
             if last_first < now_slot:
                 raise RateBudgetExceeded(f"no free slot within {give_up - self._clock():.1f}s")
-            try:
-                return self._advance(span, now_slot, last_first)
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise
-                current = error.response.get("Item", {}).get(COUNTER)  # type: ignore[attr-defined]
+            taken = conditional(partial(self._advance, span, now_slot, last_first))
+            if not isinstance(taken, ConditionFailed):
+                return taken
+            current = taken.item.get(COUNTER)
             if current is not None and int(current["N"]) > last_first:
                 raise RateBudgetExceeded("the account's queue for slots is too long to wait")
-            try:
-                return self._restart(span, now_slot)
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise
+            restarted = conditional(partial(self._restart, span, now_slot))
+            if not isinstance(restarted, ConditionFailed):
+                return restarted
             # Another caller moved the counter meanwhile: take a ticket from it.
 
     def _advance(self, span: int, now_slot: int, last_first: int) -> int:
@@ -152,7 +148,3 @@ class SlotRateLimiter:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         return dict(response.get("Attributes", {}))
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

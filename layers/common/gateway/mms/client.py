@@ -1,5 +1,5 @@
 """An MM7 MMSC over HTTP: posts a SubmitReq (built by `gateway.mm7.submit`) and turns the
-answer into the accepted result or one of the outcomes of `gateway.carrier_errors`.
+answer into the accepted result or one of the outcomes of `gateway.core.carrier_errors`.
 
 The line that matters: an answer that refuses the MM, an HTTP error and a connection never
 made all prove that nothing was taken (retried, or rejected for good on a 2xxx); a request
@@ -9,13 +9,8 @@ that left without a readable answer proves nothing (outcome unknown, never resen
 import requests
 from requests.auth import HTTPBasicAuth
 
-from gateway.carrier_errors import (
-    CarrierError,
-    OutcomeUnknown,
-    Rejected,
-    Unavailable,
-    transport_error,
-)
+from gateway.carrier_http import transport_error
+from gateway.core.carrier_errors import CarrierError, OutcomeUnknown, Rejected, Unavailable
 from gateway.mm7.submit import MalformedResponse, Outcome, SubmitResult, parse_submit_response
 
 CARRIER = "MM7 MMSC"

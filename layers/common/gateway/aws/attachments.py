@@ -2,11 +2,11 @@
 
 from botocore.exceptions import ClientError
 
-from gateway import aws_clients
+from gateway.aws import clients
 
 
 def store(bucket: str, key: str, data: bytes, content_type: str) -> None:
-    aws_clients.s3().put_object(
+    clients.s3().put_object(
         Bucket=bucket,
         Key=key,
         Body=data,
@@ -19,7 +19,7 @@ def discard(bucket: str, keys: list[str]) -> None:
     """Delete the objects; ClientError when S3 refuses any of them."""
     if not keys:
         return
-    answer = aws_clients.s3().delete_objects(
+    answer = clients.s3().delete_objects(
         Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
     )
     if errors := answer.get("Errors"):
@@ -33,4 +33,4 @@ def discard(bucket: str, keys: list[str]) -> None:
 def fetch(s3_uri: str) -> bytes:
     """`s3://bucket/key` -> the object's bytes."""
     bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
-    return aws_clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    return clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()

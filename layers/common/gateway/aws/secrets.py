@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from gateway.aws_clients import BOTO_CONFIG
+from gateway.aws.clients import BOTO_CONFIG
 
 
 class SecretStore:

@@ -12,7 +12,7 @@ published again only if the publisher died between EventBridge's answer and its 
 
 from typing import Any
 
-from gateway.repository import is_message_key, message_from_image
+from gateway.aws.message_store import is_message_key, message_from_image
 
 DETAIL_TYPE = "MessageStatusChanged"
 

@@ -10,9 +10,10 @@ is not well-formed (4004), an unsupported operation (4003) or content over the l
 
 import time
 
-from gateway.aws_clients import AWS_FAILURES
-from gateway.events import EventNotPublished
-from gateway.inbound import InboundMessages
+from gateway.aws.clients import AWS_FAILURES
+from gateway.aws.events import EventNotPublished
+from gateway.core.model import utc_now
+from gateway.core.tracking import ConcurrentUpdates, StatusTracker
 from gateway.mm7 import (
     DeliverRequest,
     DeliveryReportRequest,
@@ -27,9 +28,8 @@ from gateway.mm7 import (
     read_reply_update,
     reply,
 )
-from gateway.model import utc_now
+from gateway.mms.inbound import InboundMessages
 from gateway.observability import logger, metrics
-from gateway.tracking import ConcurrentUpdates, StatusTracker
 
 PROVIDER = "mm7"
 # Failures of the gateway's own storage: the MMSC should retry, and will.

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from gateway import aws_clients
+from gateway.aws import clients
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
@@ -43,7 +43,7 @@ def publish_many(
             for detail in chunk
         ]
         try:
-            answer = aws_clients.events().put_events(Entries=entries)
+            answer = clients.events().put_events(Entries=entries)
         except (BotoCoreError, ClientError) as exc:
             errors += [f"{type(exc).__name__}: {exc}"] * len(chunk)
             continue

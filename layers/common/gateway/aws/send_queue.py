@@ -4,7 +4,7 @@
 import json
 import random
 
-from gateway import aws_clients
+from gateway.aws import clients
 
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 900  # well under SQS's 12-hour visibility limit
@@ -19,7 +19,7 @@ def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int
 
 
 def postpone(queue_url: str, receipt_handle: str, seconds: int) -> None:
-    aws_clients.sqs().change_message_visibility(
+    clients.sqs().change_message_visibility(
         QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
     )
 
@@ -28,7 +28,7 @@ def requeue(queue_url: str, body: str, message_id: str, seconds: int) -> None:
     """The request again, under its message id so that the copy dedupes with the original."""
     request = json.loads(body)
     request.setdefault("id", message_id)
-    aws_clients.sqs().send_message(
+    clients.sqs().send_message(
         QueueUrl=queue_url,
         MessageBody=json.dumps(request),
         DelaySeconds=min(seconds, MAX_DELAY_SECONDS),

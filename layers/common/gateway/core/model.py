@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.lifecycle import Progress, StatusUpdate
-from gateway.status import Status
+from gateway.core.lifecycle import Progress, StatusUpdate
+from gateway.core.status import Status
 
 
 def utc_now(after: timedelta = timedelta(0)) -> str:
