@@ -24,7 +24,7 @@ BANDIT_TARGETS := layers/common/gateway functions cli infra
 .PHONY: help venv requirements lint security typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or ~/.pyenv/versions/3.12*)" >&2; exit 1; }
@@ -69,8 +69,14 @@ build: $(STAMP) ## sam build (no Docker: uses the venv's python3.12)
 test: lint security typecheck cfn build ## everything CI runs: lint, security scans, types, template, build, unit + integration + e2e tests
 	$(BIN)/pytest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) ## unit tests (no network, no local stack)
 	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) ## integration tests: moto, the simulators and the local stack on loopback
+	$(BIN)/pytest tests/integration
+
+test-e2e: $(STAMP) ## end-to-end tests on the whole local stack (runs template.yaml's code folders, no sam build)
+	$(BIN)/pytest tests/e2e
 
 local: $(STAMP) ## run the whole gateway on this machine (moto + simulators), Ctrl-C stops it
 	$(BIN)/cgw local

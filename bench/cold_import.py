@@ -27,8 +27,8 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from bench.template_functions import REGION, template_functions
-from infra.local.functions import FunctionSpec
-from infra.local.runtime import lambda_environment
+from infra.local.runtime.runtime import lambda_environment
+from infra.local.template.functions import FunctionSpec
 
 BASELINE = "boto3"
 # The import is timed from inside the process: start-up and the timer's own import excluded.

@@ -263,7 +263,10 @@ class InProcessSender:
 
     def record_send(self, message: PlannedMessage) -> None:
         update = StatusUpdate(Status.SUBMITTED, utc_now(), "gateway")
-        self._tracker.record_send(message.id, update, provider=PROVIDER, ref=message.ref)
+        sent = self._repository.get(message.id)
+        if sent is None:
+            raise RuntimeError(f"{message.id} was not seeded")
+        self._tracker.record_send(sent, update, provider=PROVIDER, ref=message.ref)
         # A Lambda invocation publishes its metrics when it ends; nothing ends here, and
         # powertools publishes by itself (to stdout) once one metric has 100 values.
         gateway_metrics.clear_metrics()

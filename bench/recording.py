@@ -105,7 +105,7 @@ class LogUsage:
 def log_usage(before: bytes, after: bytes) -> LogUsage:
     """The part of a function's log written after `before` (the log's earlier contents).
 
-    The local stack's worker prints Lambda's START and REPORT lines (infra/local/worker.py),
+    The local stack's worker prints Lambda's START and REPORT lines (infra/local/runtime/worker.py),
     so their count and durations are the invocations'; every byte, those lines included, is
     what CloudWatch Logs would ingest from the function.
     """

@@ -23,7 +23,7 @@ The local-stack benchmarks run the whole gateway on this machine: one process ho
 its own worker processes. On a small machine that one process, not the gateway, can set the
 pace: the throughput section reports how much of a core it used, and how much of the run
 moto spent in DynamoDB transactions (the local stack serves one DynamoDB request at a time,
-so none is served meanwhile; `infra/local/moto_tuning.py` explains why, and why its
+so none is served meanwhile; `infra/local/moto/` explains why, and why its
 transactions keep a copy of the items they touch only). The machine may also run other work:
 each section gives the load average at its start and end.
 """

@@ -41,8 +41,8 @@ from bench.local import (
     wait_until,
 )
 from bench.recording import MotoRecording, of_service, per_message
-from infra.local.functions import SqsEvent
 from infra.local.stack import LocalStack
+from infra.local.template.functions import SqsEvent
 from infra.simulators.orange import OrangeSimulator, Stats
 
 CAP_PER_SECOND = 5.0  # the simulator's (and Orange's) per-account cap
@@ -245,7 +245,7 @@ def moto_transaction_clock() -> Iterator[TransactionTime]:
     The local stack serves one DynamoDB request at a time, so no other request is served
     meanwhile: a cost of the local stack, not one DynamoDB has. moto's own transactions copy
     the whole table (a cost growing with the table); the local stack's copy only the items
-    they touch (`infra.local.moto_tuning`), and this figure shows what remains.
+    they touch (`infra.local.moto.speed`), and this figure shows what remains.
     """
     spent = TransactionTime()
     lock = threading.Lock()

@@ -4,9 +4,9 @@ resources they refer to get placeholder names, as no AWS endpoint creates them."
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from infra.local.functions import FunctionSpec, code_resources, read_apis, read_functions
-from infra.local.intrinsics import Physical
-from infra.local.template import Template
+from infra.local.template.functions import FunctionSpec, code_resources, read_apis, read_functions
+from infra.local.template.intrinsics import Physical
+from infra.local.template.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

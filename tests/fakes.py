@@ -3,13 +3,16 @@
 import json
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.status import FINAL
 from gateway.orange.client import AccessToken, OutboundSms
 
 Step = Callable[[OutboundSms], str] | Exception
@@ -39,6 +42,72 @@ class FakeOrange:
         return AccessToken(
             f"token-{self.token_requests}", time.time() + self.lifetime, self.lifetime
         )
+
+
+@dataclass
+class MemoryMessageStore:
+    """`gateway.core.store.MessageStore` in memory, with the same conditional writes as the
+    DynamoDB store (tests/unit/test_message_store.py runs one contract on both)."""
+
+    messages: dict[str, Message] = field(default_factory=dict)
+    refs: dict[tuple[str, str], str] = field(default_factory=dict)
+    early: dict[tuple[str, str], dict[str, StatusUpdate]] = field(default_factory=dict)
+    writes: int = 0
+
+    def create(self, message: Message) -> bool:
+        if message.id in self.messages:
+            return False
+        self.messages[message.id] = message
+        self.writes += 1
+        return True
+
+    def get(self, message_id: str) -> Message | None:
+        return self.messages.get(message_id)
+
+    def save(self, before: Message, after: Message) -> bool:
+        return self._put(before, after)
+
+    def save_with_ref(self, before: Message, after: Message) -> bool:
+        if not (after.provider and after.provider_ref):
+            raise ValueError("save_with_ref needs the provider and its reference")
+        if not self._put(before, after):
+            return False
+        self.refs[(after.provider, after.provider_ref)] = after.id
+        return True
+
+    def _put(self, before: Message, after: Message) -> bool:
+        stored = self.messages.get(after.id)
+        if stored is None or stored.version != before.version:
+            return False
+        self.messages[after.id] = replace(after, version=before.version + 1)
+        self.writes += 1
+        return True
+
+    def message_id_for_ref(self, provider: str, ref: str) -> str | None:
+        return self.refs.get((provider, ref))
+
+    def keep_early(self, provider: str, ref: str, update: StatusUpdate) -> None:
+        key = f"EARLY#{update.at}#{update.dedupe_key}"
+        self.early.setdefault((provider, ref), {})[key] = update
+
+    def early_updates(self, provider: str, ref: str) -> list[tuple[str, StatusUpdate]]:
+        return sorted(self.early.get((provider, ref), {}).items())
+
+    def drop_early(self, provider: str, ref: str, key: str) -> None:
+        self.early.get((provider, ref), {}).pop(key, None)
+
+    def overdue(self, now: str) -> Iterator[str]:
+        for message in list(self.messages.values()):
+            if message.final_by and message.status not in FINAL and message.final_by < now:
+                yield message.id
+
+    def due_polls(self, now: str, limit: int) -> list[tuple[str, str, int]]:
+        due = sorted(
+            (m.next_poll_at, m.id, m.provider_ref or "", m.polls)
+            for m in self.messages.values()
+            if m.next_poll_at and m.status not in FINAL and m.next_poll_at <= now
+        )
+        return [(i, ref, polls) for _, i, ref, polls in due[:limit]]
 
 
 @dataclass

@@ -11,7 +11,7 @@ import requests
 from cfnlint.decode import decode
 from requests.adapters import BaseAdapter
 
-from infra.local.resources import create_table_request
+from infra.local.template.resources import create_table_request
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"

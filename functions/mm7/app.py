@@ -4,16 +4,17 @@ applied or stored -> the SOAP answer."""
 import base64
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.core.callback_auth import BasicAuthRequired, CallbackRefused, check_basic
+from gateway.aws.api import refusal
+from gateway.core.callback_auth import CallbackRefused, check_basic
 from gateway.mms.config import mm7_callback_config
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import mm7_callbacks, mm7_credentials
 
 app = APIGatewayRestResolver()
-CHALLENGE = {"WWW-Authenticate": 'Basic realm="carrier-gateway-mm7", charset="UTF-8"'}
+REALM = "carrier-gateway-mm7"
 
 
 @app.post("/callbacks/mm7")
@@ -29,18 +30,9 @@ def receive() -> Response[str]:
     return Response(answer.http_status, answer.content_type, answer.body.decode("utf-8"))
 
 
-@app.exception_handler(BasicAuthRequired)  # type: ignore[untyped-decorator]  # powertools leaves it untyped
-def unauthorized(error: BasicAuthRequired) -> Response[str]:
-    logger.warning("mm7 callback refused", reason=str(error))
-    metrics.add_metric(name="CallbacksRefused", unit="Count", value=1)
-    return Response(401, content_types.TEXT_PLAIN, "unauthorized", headers=CHALLENGE)
-
-
-@app.exception_handler(CallbackRefused)  # type: ignore[untyped-decorator]
-def forbidden(error: CallbackRefused) -> Response[str]:
-    logger.warning("mm7 callback refused", reason=str(error))
-    metrics.add_metric(name="CallbacksRefused", unit="Count", value=1)
-    return Response(403, content_types.TEXT_PLAIN, "forbidden")
+@app.exception_handler(CallbackRefused)  # type: ignore[untyped-decorator]  # powertools leaves it untyped
+def refused(error: CallbackRefused) -> Response[str]:
+    return refusal(error, log_message="mm7 callback refused", realm=REALM)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,27 +1,16 @@
 """Orange receipts: `POST /callbacks/orange/dr/{token}` (deliveryInfoNotification) -> state."""
 
-import time
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.aws.clients import AWS_FAILURES
+from gateway.aws.api import refusal
 from gateway.core.callback_auth import CallbackRefused
-from gateway.core.masking import mask_msisdn
-from gateway.core.model import utc_now
-from gateway.core.tracking import ConcurrentUpdates
 from gateway.observability import logger, metrics, tracer
 from gateway.orange.config import receipt_config
-from gateway.orange.receipts import (
-    PROVIDER,
-    MalformedReceipt,
-    check_orange_receipt,
-    parse_receipt,
-    receipt_update,
-)
-from gateway.orange.statuses import orange_sms_metric_name
-from gateway.wiring import receipt_token, tracker
+from gateway.orange.receipts import NOT_STORED, MalformedReceipt, check_orange_receipt
+from gateway.wiring import orange_receipts, receipt_token
 
 app = APIGatewayRestResolver()
 RETRY_AFTER_SECONDS = 5
@@ -35,28 +24,13 @@ def receive(token: str) -> Response[str]:
         token=token,
         expected=receipt_token(),
     )
-    notification = parse_receipt(app.current_event.body or "")
-    update = receipt_update(notification, utc_now())
-    applied = tracker().apply_receipt(
-        PROVIDER, notification.callback_data, update, now=int(time.time())
-    )
-    metrics.add_metric(
-        name=orange_sms_metric_name(update.provider_status or ""), unit="Count", value=1
-    )
-    logger.info(
-        "orange receipt",
-        outcome=applied,
-        delivery_status=update.provider_status,
-        to=mask_msisdn(notification.delivery_info.address),
-    )
+    orange_receipts().handle(app.current_event.body or "")
     return Response(200, content_types.TEXT_PLAIN, "OK")
 
 
 @app.exception_handler(CallbackRefused)  # type: ignore[untyped-decorator]  # powertools leaves it untyped
 def refused(error: CallbackRefused) -> Response[str]:
-    logger.warning("receipt refused", reason=str(error))
-    metrics.add_metric(name="CallbacksRefused", unit="Count", value=1)
-    return Response(403, content_types.APPLICATION_JSON, '{"error": "forbidden"}')
+    return refusal(error, log_message="receipt refused")
 
 
 @app.exception_handler(MalformedReceipt)  # type: ignore[untyped-decorator]
@@ -65,7 +39,7 @@ def malformed(error: MalformedReceipt) -> Response[dict[str, str]]:
     return Response(400, content_types.APPLICATION_JSON, {"error": f"malformed receipt: {error}"})
 
 
-@app.exception_handler([*AWS_FAILURES, ConcurrentUpdates])  # type: ignore[untyped-decorator]
+@app.exception_handler(list(NOT_STORED))  # type: ignore[untyped-decorator]
 def not_stored(error: Exception) -> Response[str]:
     """The gateway's own storage failed: a 503 asks Orange to come back with the receipt,
     rather than a function error answered 502 by API Gateway."""

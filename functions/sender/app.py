@@ -1,5 +1,6 @@
 """Sender: send requests from the SQS queue through their carriers, with partial batch
-failures; each carrier account's records in their own lane (`gateway.aws.lanes`)."""
+failures; each request read once, each carrier account's records in their own lane
+(`gateway.aws.lanes`)."""
 
 import time
 from typing import Any
@@ -9,35 +10,38 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gateway.aws.lanes import process_in_lanes
-from gateway.aws.send_queue import backoff_seconds, postpone, requeue
+from gateway.aws.send_queue import postpone, requeue
 from gateway.config import sender_config
-from gateway.core.send_request import claimed_id
-from gateway.core.sending import Delivery, RetryLater
+from gateway.core.retry import RetryLater
+from gateway.core.sending import Admission, Delivery
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import sender
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+def admit(record: dict[str, Any]) -> Admission:
+    return sender().admit(record["body"], f"sqs-{record['messageId']}")
+
+
+def record_handler(record: SQSRecord, admission: Admission, lambda_context: LambdaContext) -> str:
     logger.thread_safe_remove_keys(["correlation_id"])  # the previous record's
     # From when the request was queued (or queued anew after a hold) to now: a backlog shows.
     age_ms = time.time() * 1000 - int(record.attributes.sent_timestamp)
     metrics.add_metric(name="QueueAgeMs", unit="Milliseconds", value=max(0.0, age_ms))
-    receive_count = int(record.attributes.approximate_receive_count)
     delivery = Delivery(
         body=record.body,
         queue_message_id=record.message_id,
-        receive_count=receive_count,
+        receive_count=int(record.attributes.approximate_receive_count),
         time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
     )
     try:
-        return sender().process(delivery)
+        return sender().process(delivery, admission)
     except RetryLater as retry:
-        delay = retry.delay if retry.delay is not None else backoff_seconds(receive_count)
+        # Carry out the retry policy's decision (gateway.core.retry) on the queue.
         if not retry.counted:
-            requeue(sender_config().queue_url, record.body, retry.message_id, delay)
+            requeue(sender_config().queue_url, record.body, retry.message_id, retry.delay)
             return "requeued"
         # Failing the record returns it to the queue; its visibility sets when it comes back.
-        postpone(sender_config().queue_url, record.receipt_handle, delay)
+        postpone(sender_config().queue_url, record.receipt_handle, retry.delay)
         raise
 
 
@@ -48,9 +52,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_in_lanes(
         event,
         context,
+        read=admit,
         record_handler=record_handler,
-        lane_of=sender().lane,
+        lane_of=lambda admission: admission.lane,
         workers_per_lane=sender_config().workers_per_account,
         # The same id twice in a batch: the second finds the first sent, not being sent.
-        key_of=claimed_id,
+        key_of=lambda admission: admission.message_id,
     )

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from infra.local.intrinsics import TemplateError
-from infra.local.simulator_process import LOG_FORMAT
+from infra.local.runtime.simulator_process import LOG_FORMAT
 from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.template.intrinsics import TemplateError
 
 DEFAULTS = LocalStackOptions()
 

@@ -20,11 +20,12 @@ from typing import Any, Self, cast
 
 from moto.server import ThreadedMotoServer
 
-from infra.local.api import ApiFront, build_routes
 from infra.local.aws import AwsClients
-from infra.local.carriers import CARRIERS, Carrier, Gateway
-from infra.local.custom_resources import CustomResources, api_urls, read_custom_resources
-from infra.local.functions import (
+from infra.local.moto import adapt_moto
+from infra.local.runtime.carriers import CARRIERS, Carrier, Gateway
+from infra.local.runtime.runtime import FunctionRuntime, Invocation
+from infra.local.runtime.simulator_process import SimulatorProcess
+from infra.local.template.functions import (
     FunctionSpec,
     SqsEvent,
     StreamEvent,
@@ -32,15 +33,14 @@ from infra.local.functions import (
     read_apis,
     read_functions,
 )
-from infra.local.intrinsics import NO_VALUE, Physical, Resolver, as_text
-from infra.local.moto_tuning import adapt_moto
-from infra.local.resources import create_resources
-from infra.local.runtime import FunctionRuntime, Invocation
-from infra.local.scheduler import Scheduler, build_schedules
-from infra.local.simulator_process import SimulatorProcess
-from infra.local.sqs import SqsPoller, SqsSource
-from infra.local.streams import StreamPoller, StreamSource
-from infra.local.template import Resource, Template
+from infra.local.template.intrinsics import NO_VALUE, Physical, Resolver, as_text
+from infra.local.template.resources import create_resources
+from infra.local.template.template import Resource, Template
+from infra.local.triggers.api import ApiFront, build_routes
+from infra.local.triggers.custom_resources import CustomResources, api_urls, read_custom_resources
+from infra.local.triggers.scheduler import Scheduler, build_schedules
+from infra.local.triggers.sqs import SqsPoller, SqsSource
+from infra.local.triggers.streams import StreamPoller, StreamSource
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, get_type_hints
 
 from werkzeug.wrappers import Request, Response
 
@@ -14,6 +14,15 @@ from infra.simulators._push import Pusher
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+def zero_counts[C](counts: type[C]) -> C:
+    """Counters at 0, one per key of the TypedDict `counts`, in the order it declares them.
+
+    A simulator declares its counters once, as that TypedDict; its `Stats` (what `stats()`
+    answers) extends it with the figures worked out when asked.
+    """
+    return cast(C, dict.fromkeys(get_type_hints(counts), 0))
 
 
 class SimulatorBase:

@@ -101,7 +101,7 @@ from infra.simulators._mm7_wire import (
     submit_response,
 )
 from infra.simulators._push import Push, Pusher, http_200, post
-from infra.simulators._simulator import SimulatorBase
+from infra.simulators._simulator import SimulatorBase, zero_counts
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -220,25 +220,23 @@ class DeliverRecord:
     error: str | None
 
 
-class Stats(TypedDict):
-    """Counters since start; reports count pushes delivered and given up."""
+class _Counts(TypedDict):
+    """What the simulator counts as requests come, each declared here only."""
 
     submits: int
     rejected_401: int
     rejected_invalid: int  # answered with a SOAP Fault: 2004, 4003, 4004
+
+
+class Stats(_Counts):
+    """Counters since start; faults are the injector's (`faults_injected()`, summed); reports
+    and delivers count pushes delivered and given up."""
+
     faults_injected: int
     reports_pushed: int
     reports_failed: int
     delivers_pushed: int
     delivers_failed: int
-
-
-@dataclass(slots=True)
-class _Counts:
-    submits: int = 0
-    rejected_401: int = 0
-    rejected_invalid: int = 0
-    faults_injected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +347,7 @@ class MmscSimulator(SimulatorBase):
 
         self._pusher = Pusher(judge=_report_acknowledged, timeout=POST_TIMEOUT)
         super().__init__(title="mmsc simulator", log=logger, seed=seed, pusher=self._pusher)
-        self._counts = _Counts()
+        self._counts = zero_counts(_Counts)
         self._transactions = _FIRST_TRANSACTION
         self._submits: list[SubmitRecord] = []
         self._delivers: list[DeliverRecord] = []
@@ -379,14 +377,12 @@ class MmscSimulator(SimulatorBase):
     def stats(self) -> Stats:
         """The counters, also served at GET /_sim/stats."""
         reports = self._pusher.results()
+        faults = sum(self.faults_injected().values())
         with self._lock:
-            counts = self._counts
             delivered = sum(record.error is None for record in self._delivers)
             return Stats(
-                submits=counts.submits,
-                rejected_401=counts.rejected_401,
-                rejected_invalid=counts.rejected_invalid,
-                faults_injected=counts.faults_injected,
+                **self._counts,
+                faults_injected=faults,
                 reports_pushed=sum(result.delivered for result in reports),
                 reports_failed=sum(not result.delivered for result in reports),
                 delivers_pushed=delivered,
@@ -510,7 +506,7 @@ class MmscSimulator(SimulatorBase):
     def _submit(self, request: Request) -> Response:
         if not self._authenticated(request):
             with self._lock:
-                self._counts.rejected_401 += 1
+                self._counts["rejected_401"] += 1
             logger.info("submit refused reason=authentication")
             return Response(status=401, headers={"WWW-Authenticate": 'Basic realm="mmsc"'})
         fault_drawn = self._faults.draw()
@@ -541,8 +537,6 @@ class MmscSimulator(SimulatorBase):
         if drawn is None:
             return None
         logger.info("fault injected fault=%s", drawn)
-        with self._lock:
-            self._counts.faults_injected += 1
         if drawn is Fault.RESET:
             drop_connection(request.environ)
         header = RequestHeader(self._namespace)
@@ -558,7 +552,7 @@ class MmscSimulator(SimulatorBase):
 
     def _refuse(self, error: Mm7Error) -> Response:
         with self._lock:
-            self._counts.rejected_invalid += 1
+            self._counts["rejected_invalid"] += 1
         logger.info("submit refused status_code=%d", error.status_code)
         header = error.header or RequestHeader(self._namespace)
         code = error.status_code
@@ -580,7 +574,7 @@ class MmscSimulator(SimulatorBase):
         )
         with self._lock:
             self._submits.append(record)
-            self._counts.submits += 1
+            self._counts["submits"] += 1
             callback = self._callback
         logger.info(
             "submit accepted message_id=%s to=%s parts=%d",

@@ -105,7 +105,7 @@ from infra.simulators._orange_wire import (
 )
 from infra.simulators._push import Push, Pusher, PushResult
 from infra.simulators._ratelimit import SlidingWindowLimiter
-from infra.simulators._simulator import SimulatorBase
+from infra.simulators._simulator import SimulatorBase, zero_counts
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -188,8 +188,8 @@ class _Subscription:
     notify_url: str
 
 
-class Stats(TypedDict):
-    """Counters since start; receipts count pushes delivered and given up."""
+class _Counts(TypedDict):
+    """What the simulator counts as requests come, each declared here only."""
 
     token_requests: int
     sends: int
@@ -198,19 +198,13 @@ class Stats(TypedDict):
     rejected_401: int
     rejected_400: int
     rejected_policy: int
+
+
+class Stats(_Counts):
+    """Counters since start; receipts count pushes delivered and given up."""
+
     receipts_pushed: int
     receipts_failed: int
-
-
-@dataclass(slots=True)
-class _Counts:
-    token_requests: int = 0
-    sends: int = 0
-    duplicate_sends: int = 0
-    rejected_53: int = 0
-    rejected_401: int = 0
-    rejected_400: int = 0
-    rejected_policy: int = 0
 
 
 class _PolicyRefusal(Exception):
@@ -294,7 +288,7 @@ class OrangeSimulator(SimulatorBase):
         self._pusher = Pusher()
         super().__init__(title="orange simulator", log=logger, seed=seed, pusher=self._pusher)
         self._limiter = SlidingWindowLimiter(rate_per_second)
-        self._counts = _Counts()
+        self._counts = zero_counts(_Counts)
         self._sends: list[SendRecord] = []
         self._sent_texts: set[tuple[str, str]] = set()
         self._notify_url = notify_url  # the web form's URL, for accounts without a subscription
@@ -328,15 +322,8 @@ class OrangeSimulator(SimulatorBase):
         """The counters, also served at GET /_sim/stats."""
         results = self._pusher.results()
         with self._lock:
-            counts = self._counts
             return Stats(
-                token_requests=counts.token_requests,
-                sends=counts.sends,
-                duplicate_sends=counts.duplicate_sends,
-                rejected_53=counts.rejected_53,
-                rejected_401=counts.rejected_401,
-                rejected_400=counts.rejected_400,
-                rejected_policy=counts.rejected_policy,
+                **self._counts,
                 receipts_pushed=sum(result.delivered for result in results),
                 receipts_failed=sum(not result.delivered for result in results),
             )
@@ -420,14 +407,14 @@ class OrangeSimulator(SimulatorBase):
         account = self._tokens.authorize(request)
         if isinstance(account, Response):
             with self._lock:
-                self._counts.rejected_401 += 1
+                self._counts["rejected_401"] += 1
             return account
         request.account = account
         return None
 
     def _refuse_input(self, error: InvalidInput) -> Response:
         with self._lock:
-            self._counts.rejected_400 += 1
+            self._counts["rejected_400"] += 1
         logger.info("request refused code=SVC0002 field=%s", error.field)
         return invalid_input(error.field)
 
@@ -435,7 +422,7 @@ class OrangeSimulator(SimulatorBase):
 
     def _issue_token(self, request: _ApiRequest) -> Response:
         with self._lock:
-            self._counts.token_requests += 1
+            self._counts["token_requests"] += 1
         return self._tokens.issue(request)
 
     # -- sending ---------------------------------------------------------------
@@ -452,7 +439,7 @@ class OrangeSimulator(SimulatorBase):
             return self._refuse_input(error)
         except _PolicyRefusal as refused:
             with self._lock:
-                self._counts.rejected_policy += 1
+                self._counts["rejected_policy"] += 1
             logger.info("send refused code=POL0001 reason=%s", refused.reason)
             return policy_error(refused.reason)
         self._schedule_receipts(record)
@@ -477,7 +464,7 @@ class OrangeSimulator(SimulatorBase):
             return internal_error()
         if fault is Fault.RATE_BURST or not self._limiter.try_acquire(request.account):
             with self._lock:
-                self._counts.rejected_53 += 1
+                self._counts["rejected_53"] += 1
             logger.info("send refused code=53")
             return too_many_requests()
         return None
@@ -499,9 +486,9 @@ class OrangeSimulator(SimulatorBase):
         with self._lock:
             self._debit(sms.country.iso3, now)
             self._sends.append(record)
-            self._counts.sends += 1
+            self._counts["sends"] += 1
             if (sms.recipient, sms.text) in self._sent_texts:
-                self._counts.duplicate_sends += 1
+                self._counts["duplicate_sends"] += 1
             self._sent_texts.add((sms.recipient, sms.text))
         logger.info(
             "send accepted to=%s country=%s on_net=%s resource_id=%s",

@@ -63,7 +63,7 @@ from infra.simulators._orange_wire import (
     not_found,
     too_many_requests,
 )
-from infra.simulators._simulator import SimulatorBase
+from infra.simulators._simulator import SimulatorBase, zero_counts
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -127,25 +127,20 @@ def script_for(message_id: str) -> tuple[str, ...] | None:
     )
 
 
-class Stats(TypedDict):
-    """Counters since start."""
+class _Counts(TypedDict):
+    """What the simulator counts as requests come, each declared here only."""
 
     token_requests: int
     status_calls: int  # answered with a status
     limit_calls: int
     rejected_401: int
     rejected_53: int
+
+
+class Stats(_Counts):
+    """Counters since start; faults are the injector's (`faults_injected()`, summed)."""
+
     faults_injected: int
-
-
-@dataclass(slots=True)
-class _Counts:
-    token_requests: int = 0
-    status_calls: int = 0
-    limit_calls: int = 0
-    rejected_401: int = 0
-    rejected_53: int = 0
-    faults_injected: int = 0
 
 
 @dataclass(slots=True)
@@ -202,7 +197,7 @@ class OrangePlSimulator(SimulatorBase):
         self._tokens = TokenIssuer({client_id: client_secret}, lifetime=token_lifetime)
         self._limit = limit
         super().__init__(title="orange pl simulator", log=logger, seed=seed)
-        self._counts = _Counts()
+        self._counts = zero_counts(_Counts)
         self._messages: dict[str, _Message] = {}
         self._used = 0
         self._reset_date = _last_day_of_month(_today())
@@ -221,16 +216,9 @@ class OrangePlSimulator(SimulatorBase):
 
     def stats(self) -> Stats:
         """The counters, also served at GET /_sim/stats."""
+        faults = sum(self.faults_injected().values())
         with self._lock:
-            counts = self._counts
-            return Stats(
-                token_requests=counts.token_requests,
-                status_calls=counts.status_calls,
-                limit_calls=counts.limit_calls,
-                rejected_401=counts.rejected_401,
-                rejected_53=counts.rejected_53,
-                faults_injected=counts.faults_injected,
-            )
+            return Stats(**self._counts, faults_injected=faults)
 
     def register(self, message_id: str, script: Sequence[str] | None = None) -> tuple[str, ...]:
         """Make `message_id` known with `script` (default: by its prefix); returns the script.
@@ -275,13 +263,13 @@ class OrangePlSimulator(SimulatorBase):
             client = self._tokens.authorize(request)
             if isinstance(client, Response):
                 with self._lock:
-                    self._counts.rejected_401 += 1
+                    self._counts["rejected_401"] += 1
                 return client
         return self._handlers[endpoint](request)
 
     def _issue_token(self, request: Request) -> Response:
         with self._lock:
-            self._counts.token_requests += 1
+            self._counts["token_requests"] += 1
         return self._tokens.issue(request)
 
     # -- MMSDeliveryStatus -----------------------------------------------------
@@ -300,15 +288,13 @@ class OrangePlSimulator(SimulatorBase):
         """Injected failures and the call limit, before the message is looked at."""
         if fault is not None:
             logger.info("fault injected fault=%s", fault)
-            with self._lock:
-                self._counts.faults_injected += 1
         if fault is Fault.RESET:
             drop_connection(request.environ)
         if fault is Fault.HTTP_500:
             return internal_error()
         if fault is Fault.RATE_BURST or not self._take_call():
             with self._lock:
-                self._counts.rejected_53 += 1
+                self._counts["rejected_53"] += 1
             logger.info("status call refused code=53")
             return too_many_requests()
         return None
@@ -320,7 +306,7 @@ class OrangePlSimulator(SimulatorBase):
             if self._limit is not None and self._used >= self._limit:
                 return False
             self._used += 1
-            self._counts.status_calls += 1
+            self._counts["status_calls"] += 1
             return True
 
     def _roll_period(self) -> None:
@@ -343,7 +329,7 @@ class OrangePlSimulator(SimulatorBase):
     def _show_limit(self, request: Request) -> Response:
         with self._lock:
             self._roll_period()
-            self._counts.limit_calls += 1
+            self._counts["limit_calls"] += 1
             used, reset_date = self._used, self._reset_date
         available = "unlimited" if self._limit is None else str(max(self._limit - used, 0))
         # The seed's "Tue Jun 30 2026", as JavaScript's Date.toDateString() writes it.

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 import requests
 
-from infra.local.custom_resources import (
+from infra.local.runtime.runtime import Invocation, InvokeError
+from infra.local.template.functions import ApiEvent, ApiSpec, FunctionSpec
+from infra.local.template.intrinsics import Resolver, TemplateError
+from infra.local.template.template import Resource
+from infra.local.triggers.custom_resources import (
     CustomResource,
     CustomResourceFailed,
     CustomResources,
     read_custom_resources,
 )
-from infra.local.functions import ApiEvent, ApiSpec, FunctionSpec
-from infra.local.intrinsics import Resolver, TemplateError
-from infra.local.runtime import Invocation, InvokeError
-from infra.local.template import Resource
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 
 from infra.local.aws import AwsClients
-from infra.local.moto_tuning import adapt_moto
+from infra.local.moto import adapt_moto
 
 pytestmark = pytest.mark.integration
 

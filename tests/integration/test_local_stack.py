@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from infra.local.runtime import Invocation
+from infra.local.runtime.runtime import Invocation
 from infra.local.stack import LocalStack, LocalStackOptions
 
 pytestmark = pytest.mark.integration
@@ -546,7 +546,7 @@ def test_endpoints_json_describes_the_running_stack(stack: LocalStack) -> None:
 def test_unknown_resource_types_are_listed_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="infra.local.resources")
+    caplog.set_level(logging.WARNING, logger="infra.local.template.resources")
     start_stack(tmp_path).stop()
 
     (skipped,) = [r.getMessage() for r in caplog.records if "not emulated" in r.getMessage()]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from gateway.orange.subscriptions import decode_refs
-from infra.local.carriers import LOOPBACK_ALLOWLIST
-from infra.local.functions import FunctionSpec
+from infra.local.runtime.carriers import LOOPBACK_ALLOWLIST
 from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.template.functions import FunctionSpec
 from infra.simulators.orange import OrangeSimulator
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from infra.local.apigateway import http_response, is_binary, proxy_event
-from infra.local.functions import (
+from infra.local.template.functions import (
     ApiEvent,
     ApiSpec,
     FunctionSpec,
@@ -21,11 +20,18 @@ from infra.local.functions import (
     read_apis,
     read_functions,
 )
-from infra.local.intrinsics import NO_VALUE, Physical, Resolver, TemplateError, referenced_names
-from infra.local.scheduler import nominal_interval
-from infra.local.sqs import failed_message_ids
-from infra.local.streams import first_failed, lambda_record, matches
-from infra.local.template import Template, merge_globals
+from infra.local.template.intrinsics import (
+    NO_VALUE,
+    Physical,
+    Resolver,
+    TemplateError,
+    referenced_names,
+)
+from infra.local.template.template import Template, merge_globals
+from infra.local.triggers.apigateway import http_response, is_binary, proxy_event
+from infra.local.triggers.scheduler import nominal_interval
+from infra.local.triggers.sqs import failed_message_ids
+from infra.local.triggers.streams import first_failed, lambda_record, matches
 
 pytestmark = pytest.mark.integration
 

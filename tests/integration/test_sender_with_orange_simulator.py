@@ -8,7 +8,8 @@ import boto3
 import pytest
 
 from gateway import wiring
-from gateway.core.sending import Delivery, Result, RetryLater
+from gateway.core.retry import RetryLater
+from gateway.core.sending import Delivery, Result
 from gateway.core.status import Status
 from infra.simulators.orange import FaultPlan, OrangeSimulator
 

@@ -15,7 +15,8 @@ from gateway.aws import clients as aws_clients
 from gateway.aws.message_store import MessageRepository
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
-from gateway.core.sending import Delivery, Result, RetryLater
+from gateway.core.retry import RetryLater
+from gateway.core.sending import Admission, Delivery, Result
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from tests.faults import CONDITION_FAILED, THROTTLED, Outage, outage
@@ -38,7 +39,7 @@ def stored_message(message_id: str = "order-42", ref: str = "res-1") -> Message:
     )
     assert repo.create(message)
     submitted = StatusUpdate(Status.SUBMITTED, "2026-01-01T00:00:01.000Z", "gateway")
-    StatusTracker(repo).record_send(message_id, submitted, provider="orange", ref=ref)
+    StatusTracker(repo).record_send(message, submitted, provider="orange", ref=ref)
     return message
 
 
@@ -218,11 +219,13 @@ class ScriptedSender:
     def __init__(self, outcomes: dict[str, Result | Exception]) -> None:
         self.outcomes = outcomes
 
-    def lane(self, body: str) -> str:
+    def admit(self, body: str, fallback_id: str) -> Admission:
         # Two lanes, so that the batch runs as the sender's lanes do, in threads.
-        return "retries" if isinstance(self.outcomes[json.loads(body)["id"]], Exception) else "ok"
+        message_id = json.loads(body)["id"]
+        retries = isinstance(self.outcomes[message_id], Exception)
+        return Admission(message_id, "retries" if retries else "ok")
 
-    def process(self, delivery: Delivery) -> Result:
+    def process(self, delivery: Delivery, admission: Admission) -> Result:
         outcome = self.outcomes[json.loads(delivery.body)["id"]]
         if isinstance(outcome, Exception):
             raise outcome
@@ -248,7 +251,7 @@ def test_the_sender_reports_only_retryable_records_as_batch_failures(
         {
             "order-42": Result.SUBMITTED,
             "bad-1": Result.FAILED,
-            "later": RetryLater("Orange 503", message_id="later", delay=42),
+            "later": RetryLater("Orange 503", message_id="later", delay=42, counted=True),
             "held": RetryLater("Orange 403 POL0001", message_id="held", delay=0, counted=False),
         }
     )

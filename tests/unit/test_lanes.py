@@ -33,15 +33,19 @@ def batch(*bodies: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def lane_of(body: str) -> str:
-    return str(json.loads(body)["lane"])
+def read(record: dict[str, Any]) -> dict[str, str]:
+    return dict(json.loads(record["body"]))
+
+
+def lane_of(reading: dict[str, str]) -> str:
+    return reading["lane"]
 
 
 def test_lanes_run_at_the_same_time_and_keep_their_order() -> None:
     seen: list[str] = []
     b_started = threading.Event()
 
-    def handle(record: SQSRecord, lambda_context: Any) -> None:
+    def handle(record: SQSRecord, reading: dict[str, str], lambda_context: Any) -> None:
         body = json.loads(record.body)
         if body["id"] == "a1":
             # Lane a can only go on once lane b has started: in order, this would time out.
@@ -58,6 +62,7 @@ def test_lanes_run_at_the_same_time_and_keep_their_order() -> None:
             {"lane": "b", "id": "b2"},
         ),
         CONTEXT,
+        read=read,
         record_handler=handle,
         lane_of=lane_of,
     )
@@ -72,7 +77,7 @@ def test_two_workers_of_a_lane_take_its_records_in_turn_at_the_same_time() -> No
     workers: dict[str, str] = {}
     a2_started = threading.Event()
 
-    def handle(record: SQSRecord, lambda_context: Any) -> None:
+    def handle(record: SQSRecord, reading: dict[str, str], lambda_context: Any) -> None:
         body = json.loads(record.body)
         workers[body["id"]] = threading.current_thread().name
         if body["id"] == "a1":
@@ -84,6 +89,7 @@ def test_two_workers_of_a_lane_take_its_records_in_turn_at_the_same_time() -> No
     response = process_in_lanes(
         batch(*({"lane": "a", "id": f"a{n}"} for n in range(1, 5)), {"lane": "b", "id": "b1"}),
         CONTEXT,
+        read=read,
         record_handler=handle,
         lane_of=lane_of,
         workers_per_lane=2,
@@ -97,7 +103,7 @@ def test_records_with_the_same_key_go_to_the_same_worker_in_order() -> None:
     seen: list[str] = []
     y_started = threading.Event()
 
-    def handle(record: SQSRecord, lambda_context: Any) -> None:
+    def handle(record: SQSRecord, reading: dict[str, str], lambda_context: Any) -> None:
         body = json.loads(record.body)
         if body["n"] == "0":
             # y is the other worker's: it starts while the first x waits for it.
@@ -109,10 +115,11 @@ def test_records_with_the_same_key_go_to_the_same_worker_in_order() -> None:
     process_in_lanes(
         batch(*({"lane": "a", "id": i, "n": str(n)} for n, i in enumerate("xxyx"))),
         CONTEXT,
+        read=read,
         record_handler=handle,
         lane_of=lane_of,
         workers_per_lane=2,
-        key_of=lambda body: str(json.loads(body)["id"]),
+        key_of=lambda reading: reading["id"],
     )
 
     # Every x in one worker, in order, after y went ahead in the other.
@@ -121,7 +128,7 @@ def test_records_with_the_same_key_go_to_the_same_worker_in_order() -> None:
 
 @pytest.mark.parametrize("lanes", [["a", "b", "a"], ["a", "a", "a"]])
 def test_failures_of_every_lane_are_reported(lanes: list[str]) -> None:
-    def handle(record: SQSRecord, lambda_context: Any) -> None:
+    def handle(record: SQSRecord, reading: dict[str, str], lambda_context: Any) -> None:
         if json.loads(record.body)["id"] != "ok":
             raise RuntimeError("carrier down")
 
@@ -129,6 +136,7 @@ def test_failures_of_every_lane_are_reported(lanes: list[str]) -> None:
     response = process_in_lanes(
         batch(*({"lane": lane, "id": i} for lane, i in zip(lanes, ids, strict=True))),
         CONTEXT,
+        read=read,
         record_handler=handle,
         lane_of=lane_of,
         workers_per_lane=2,
@@ -139,5 +147,32 @@ def test_failures_of_every_lane_are_reported(lanes: list[str]) -> None:
 
 
 def test_an_empty_batch_has_no_failures() -> None:
-    response = process_in_lanes({"Records": []}, CONTEXT, record_handler=print, lane_of=lane_of)
+    response = process_in_lanes(
+        {"Records": []}, CONTEXT, read=read, record_handler=print, lane_of=lane_of
+    )
     assert response == {"batchItemFailures": []}
+
+
+def test_each_record_is_read_once_and_handled_with_its_reading() -> None:
+    reads: list[str] = []
+    handled: list[tuple[str, str]] = []
+
+    def counting_read(record: dict[str, Any]) -> dict[str, str]:
+        reads.append(record["messageId"])
+        return read(record)
+
+    def handle(record: SQSRecord, reading: dict[str, str], lambda_context: Any) -> None:
+        handled.append((record.message_id, reading["id"]))
+
+    process_in_lanes(
+        batch({"lane": "a", "id": "x"}, {"lane": "b", "id": "y"}, {"lane": "a", "id": "z"}),
+        CONTEXT,
+        read=counting_read,
+        record_handler=handle,
+        lane_of=lane_of,
+        key_of=lambda reading: reading["id"],
+        workers_per_lane=2,
+    )
+
+    assert sorted(reads) == ["m0", "m1", "m2"]
+    assert sorted(handled) == [("m0", "x"), ("m1", "y"), ("m2", "z")]

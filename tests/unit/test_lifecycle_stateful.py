@@ -163,7 +163,9 @@ class Lifecycle(RuleBasedStateMachine):
         )
         expected = self.expected[message_id]
         update = StatusUpdate(Status.SUBMITTED, self.clock.tick(), "gateway")
-        self.tracker.record_send(message_id, update, provider=PROVIDER, ref=expected.ref)
+        sent = self.repo.get(message_id)
+        assert sent is not None
+        self.tracker.record_send(sent, update, provider=PROVIDER, ref=expected.ref)
         expected.sent = True
         expected.final_by = self.clock.utc_now(after=FINAL_RECEIPT_WITHIN)
         expected.apply(key_of(update))
@@ -255,7 +257,7 @@ class Lifecycle(RuleBasedStateMachine):
         body = json.dumps({"deliveryInfoNotification": notification})
         update = receipt_update(parse_receipt(body), self.clock.tick())
         assert str(update.status) == ORANGE[raw]
-        outcome = self.tracker.apply_receipt(PROVIDER, ref, update, now=1_767_225_600)
+        outcome = self.tracker.apply_receipt(PROVIDER, ref, update)
         expected = next((m for m in self.expected.values() if m.ref == ref), None)
         if expected is None or not expected.sent:
             assert outcome is Applied.EARLY

@@ -161,7 +161,7 @@ def sent_mms(ref: str) -> None:
     )
     repo.create(message)
     StatusTracker(repo).record_send(
-        "mms-1",
+        message,
         StatusUpdate(Status.SUBMITTED, "2026-01-01T00:00:01.000Z", "gateway"),
         provider="mm7",
         ref=ref,
@@ -407,14 +407,16 @@ def test_the_same_mo_recorded_by_a_concurrent_attempt_keeps_only_that_attempts_p
         return InboundMessages(repository, bucket="attachments", bus="gateway-events")
 
     class Overtaken(InboundRepository):
-        def create(self, inbound_id: str, record: dict[str, Any], *, now: int) -> bool:
-            inbound(InboundRepository("messages")).receive(request, received_at="t1", now=now)
-            return super().create(inbound_id, record, now=now)
+        def create(self, inbound_id: str, record: dict[str, Any]) -> bool:
+            inbound(InboundRepository("messages")).receive(
+                request, received_at="2026-01-01T00:00:01.000Z"
+            )
+            return super().create(inbound_id, record)
 
-    inbound(Overtaken("messages")).receive(request, received_at="t0", now=1_767_225_600)
+    inbound(Overtaken("messages")).receive(request, received_at="2026-01-01T00:00:00.000Z")
     assert_stored_once(mm7_env, FIVE_PARTS)
     [record] = inbound_records()
-    assert record["receivedAt"]["S"] == "t1"
+    assert record["receivedAt"]["S"] == "2026-01-01T00:00:01.000Z"
 
 
 @settings(

@@ -8,7 +8,8 @@ import boto3
 import pytest
 
 from gateway.aws.message_store import MessageRepository
-from gateway.core.sending import Delivery, Result, RetryLater, Sender
+from gateway.core.retry import RetryLater, RetryPolicy
+from gateway.core.sending import Delivery, Result, Sender
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.mm7 import SubmitSettings
@@ -33,7 +34,7 @@ def sender_with(answer: Answer) -> tuple[Sender, ScriptedAdapter]:
     )
     repo = MessageRepository("messages")
     return Sender(
-        repository=repo, tracker=StatusTracker(repo), channels={"mms": channel}, max_attempts=3
+        store=repo, tracker=StatusTracker(repo), channels={"mms": channel}, retry=RetryPolicy(3)
     ), adapter
 
 

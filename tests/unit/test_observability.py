@@ -14,8 +14,9 @@ from cfnlint.decode import decode
 
 from functions.sender import app as sender_app
 from gateway.aws.message_store import MessageRepository
+from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import SendRequest
-from gateway.core.sending import Delivery, Prepared, Result, Sender
+from gateway.core.sending import Admission, Delivery, Prepared, Result, Sender
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.observability import logger
@@ -57,11 +58,13 @@ def metric_names(document: dict[str, Any]) -> set[str]:
 class Accepting:
     """A channel whose carrier takes every request."""
 
-    def lane(self, request: SendRequest) -> str:
-        return "sms"
+    def prepare(self, request: SendRequest) -> Prepared[None]:
+        return Prepared(
+            channel="sms", to="+2250700000001", provider="orange", lane="sms", route=None
+        )
 
-    def prepare(self, request: SendRequest) -> Prepared:
-        return Prepared(channel="sms", to="+2250700000001", provider="orange", call=lambda _: "r")
+    def send(self, prepared: Prepared[None], max_wait: float) -> str:
+        return "r"
 
 
 @pytest.fixture
@@ -76,10 +79,10 @@ def test_the_sender_logs_each_record_under_its_message_id_and_measures_queue_age
 ) -> None:
     repository = MessageRepository("messages")
     sender = Sender(
-        repository=repository,
+        store=repository,
         tracker=StatusTracker(repository),
         channels={"sms": Accepting()},
-        max_attempts=3,
+        retry=RetryPolicy(3),
     )
     monkeypatch.setattr(sender_app, "sender", lambda: sender)
     sample = event("sqs_send_batch.json")  # order-42 (valid), then bad-1 (an unknown field)
@@ -108,10 +111,10 @@ def test_a_record_without_an_id_does_not_log_under_the_previous_records_id(
     class Sets:
         """Sets the correlation id as the sender does, when the request names one."""
 
-        def lane(self, body: str) -> str:
-            return "one"
+        def admit(self, body: str, fallback_id: str) -> Admission:
+            return Admission(fallback_id, "one")
 
-        def process(self, delivery: Delivery) -> Result:
+        def process(self, delivery: Delivery, admission: Admission) -> Result:
             request = json.loads(delivery.body)
             if "id" in request:
                 logger.thread_safe_append_keys(correlation_id=request["id"])

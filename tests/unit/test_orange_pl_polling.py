@@ -8,6 +8,7 @@ import pytest
 from gateway.aws.locks import LeaseLock
 from gateway.aws.message_store import MessageRepository
 from gateway.core.carrier_errors import Unavailable
+from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Delivery, Result, Sender
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
@@ -53,10 +54,10 @@ class PlWorld:
         self.client = FakeOrangePl()
         secrets = MemorySecrets({"pl-creds": {"client_id": "id", "client_secret": "secret"}})
         self.sender = Sender(
-            repository=self.repo,
+            store=self.repo,
             tracker=self.tracker,
             channels={"orange-pl-mms": OrangePlChannel()},
-            max_attempts=3,
+            retry=RetryPolicy(3),
         )
         self.poller = StatusPoller(
             repository=self.repo,

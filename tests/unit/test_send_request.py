@@ -7,7 +7,6 @@ from gateway.core.send_request import (
     MmsRequest,
     OrangePlMmsRequest,
     SmsRequest,
-    claimed_id,
     parse_send_request,
 )
 
@@ -71,10 +70,27 @@ def test_a_body_that_is_not_an_object_is_invalid(raw: str) -> None:
         parse_send_request(raw)
 
 
+def claimed(raw: str) -> tuple[str | None, str | None]:
+    with pytest.raises(InvalidRequest) as invalid:
+        parse_send_request(raw)
+    return invalid.value.claimed_id, invalid.value.claimed_channel
+
+
 def test_an_invalid_request_keeps_its_id_when_the_id_is_usable() -> None:
-    assert claimed_id(body(id="order-1", colour="red")) == "order-1"
-    assert claimed_id(body(id="bad id")) is None
-    assert claimed_id("nope") is None
+    assert claimed(body(id="order-1", colour="red")) == ("order-1", "sms")
+    assert claimed(body(id="bad id")) == (None, "sms")
+    assert claimed(json.dumps({"id": "x", "channel": "fax"})) == ("x", None)
+    assert claimed("nope") == (None, None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["[" * 3000 + "]" * 3000, '{"id": "n", "channel": "sms", "x": ' + "9" * 5000 + "}"],
+    ids=["deeply nested", "5000-digit number"],
+)
+def test_any_body_is_an_invalid_request_never_an_exception(raw: str) -> None:
+    with pytest.raises(InvalidRequest):
+        parse_send_request(raw)
 
 
 def test_the_design_mms_and_orange_pl_examples_are_valid() -> None:

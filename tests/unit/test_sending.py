@@ -1,4 +1,5 @@
-"""The sender's rules, against moto's DynamoDB and a scripted Orange."""
+"""The sender's rules, on the in-memory message store, a scripted Orange and, for the rate
+limiter, token lock and balance snapshots, moto's DynamoDB."""
 
 import json
 from collections.abc import Callable
@@ -9,11 +10,12 @@ import pytest
 
 from gateway.aws.balance_store import BalanceRepository
 from gateway.aws.locks import LeaseLock
-from gateway.aws.message_store import MessageRepository
 from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
-from gateway.core.sending import Delivery, Result, RetryLater, Sender
+from gateway.core.retry import RetryLater, RetryPolicy
+from gateway.core.send_request import parse_send_request
+from gateway.core.sending import Delivery, Result, Sender
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.orange.client import (
@@ -26,11 +28,12 @@ from gateway.orange.client import (
     Unavailable,
 )
 from gateway.orange.config import OrangeConfig
+from gateway.orange.countries import orange_country
 from gateway.orange.holds import CACHE_SECONDS, AccountHolds
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange.statuses import normalise_orange_sms
 from gateway.orange.tokens import TokenStore
-from tests.fakes import FakeOrange, MemorySecrets
+from tests.fakes import FakeOrange, MemoryMessageStore, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -38,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 class World:
     def __init__(self, orange: FakeOrange, max_attempts: int = 3) -> None:
         self.orange = orange
-        self.repo = MessageRepository("messages")
+        self.repo = MemoryMessageStore()
         self.balances = BalanceRepository("messages")
         self.clock = 0.0  # the holds' cache clock
         self.tracker = StatusTracker(self.repo)
@@ -62,10 +65,10 @@ class World:
             config=self.config,
         )
         self.sender = Sender(
-            repository=self.repo,
+            store=self.repo,
             tracker=self.tracker,
             channels={"sms": sms},
-            max_attempts=max_attempts,
+            retry=RetryPolicy(max_attempts),
         )
 
     def tokens(self, account: str) -> TokenStore:
@@ -323,7 +326,7 @@ def test_a_receipt_that_beat_the_send_is_applied_when_the_send_is_recorded(world
     early = StatusUpdate(
         Status.DELIVERED, "2026-01-01T00:00:00.000Z", "orange-dr", "DeliveredToTerminal"
     )
-    world.tracker.apply_receipt("orange", "res-1", early, now=0)
+    world.tracker.apply_receipt("orange", "res-1", early)
     world.deliver(sms())
     message = world.repo.get("m-1")
     assert message is not None
@@ -335,7 +338,7 @@ def receipts(world: World, ref: str, *raws: str) -> Callable[[], None]:
     def run() -> None:
         for i, raw in enumerate(raws):
             update = StatusUpdate(normalise_orange_sms(raw), f"t{i}", "orange-dr", raw)
-            world.tracker.apply_receipt("orange", ref, update, now=0)
+            world.tracker.apply_receipt("orange", ref, update)
 
     return run
 
@@ -383,3 +386,45 @@ def test_a_message_without_a_final_receipt_after_72_hours_ends_unknown(world: Wo
     assert impossible.status is Status.UNDELIVERED  # unknown ranks below: only recorded
     assert impossible.progress.history[-1]["reason"] == "no final receipt"
     assert world.tracker.sweep_overdue(later) == 0  # swept once
+
+
+def test_a_request_is_read_and_routed_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch admits each request (lanes need its account); the send uses that reading."""
+    calls: list[str] = []
+
+    def counted[**P, T](name: str, function: Callable[P, T]) -> Callable[P, T]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            calls.append(name)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        "gateway.core.sending.parse_send_request", counted("parse", parse_send_request)
+    )
+    monkeypatch.setattr(
+        "gateway.orange.sms_channel.orange_country", counted("country", orange_country)
+    )
+    body = json.dumps(sms(to="+22370000001"))
+    admission = world.sender.admit(body, "sqs-q-1")
+    assert admission.lane == "orange-sms:mali"
+    assert (
+        world.sender.process(Delivery(body, "q-1", 1, lambda: 25.0), admission) is Result.SUBMITTED
+    )
+    assert calls == ["parse", "country"]
+
+
+def test_recording_the_send_uses_what_the_sender_wrote(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    read = world.repo.get
+
+    def counted_get(message_id: str) -> Message | None:
+        reads.append(message_id)
+        return read(message_id)
+
+    monkeypatch.setattr(world.repo, "get", counted_get)
+    assert world.deliver(sms()) is Result.SUBMITTED
+    assert reads == []  # created, sent and recorded without reading the message back
+    assert world.status("m-1") is Status.SUBMITTED

@@ -15,7 +15,7 @@ from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
-from infra.local.streams import lambda_record
+from infra.local.triggers.streams import lambda_record
 from tests.support import FakeLambdaContext, event
 
 BUS = "gateway-bus"
@@ -67,7 +67,7 @@ def a_delivered_sms() -> None:
     )
     assert repo.create(message)
     submitted = StatusUpdate(Status.SUBMITTED, "2026-01-01T00:00:01.000Z", "gateway")
-    tracker.record_send("order-42", submitted, provider="orange", ref="res-1")
+    tracker.record_send(message, submitted, provider="orange", ref="res-1")
     tracker.touch("order-42", send_started_at=None)  # a write that changes no status
     delivered = StatusUpdate(
         Status.DELIVERED, "2026-01-01T00:00:05.000Z", "orange", provider_status="Delivered"

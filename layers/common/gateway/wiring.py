@@ -1,6 +1,7 @@
 """Each function's collaborators, built once per container from the typed configuration."""
 
 from functools import cache
+from typing import Any
 
 from gateway.aws.balance_store import BalanceRepository
 from gateway.aws.inbound_store import InboundRepository
@@ -9,6 +10,7 @@ from gateway.aws.message_store import MessageRepository
 from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.aws.secrets import SecretStore
 from gateway.config import sender_config, table_config
+from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Channel, Sender
 from gateway.core.tracking import StatusTracker
 from gateway.mm7.submit import SubmitSettings
@@ -21,6 +23,7 @@ from gateway.orange.balance import BalanceSnapshots
 from gateway.orange.client import OrangeClient
 from gateway.orange.config import orange_config, receipt_config
 from gateway.orange.holds import AccountHolds
+from gateway.orange.receipts import OrangeReceipts
 from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange.subscription_resource import ReceiptSubscriptionResource
 from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
@@ -100,14 +103,14 @@ def sender() -> Sender:
         config=orange_config(),
     )
     pl = OrangePlChannel(backoff_scale=polling_config().backoff_scale)
-    channels: dict[str, Channel] = {"sms": sms, "orange-pl-mms": pl}
+    channels: dict[str, Channel[Any]] = {"sms": sms, "orange-pl-mms": pl}
     if mm7_submit_config().mmsc_url:
         channels["mms"] = mm7_channel()
     return Sender(
-        repository=repository(),
+        store=repository(),
         tracker=tracker(),
         channels=channels,
-        max_attempts=sender_config().max_attempts,
+        retry=RetryPolicy(sender_config().max_attempts),
         send_lease_seconds=sender_config().send_lease_seconds,
     )
 
@@ -170,6 +173,11 @@ def balance_snapshots() -> BalanceSnapshots:
     )
 
 
+@cache
+def orange_receipts() -> OrangeReceipts:
+    return OrangeReceipts(tracker())
+
+
 def receipt_token() -> str:
     return secret_store().read_text(
         receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
@@ -196,6 +204,7 @@ def reset() -> None:
         rate_limiter,
         sender,
         mm7_callbacks,
+        orange_receipts,
         orange_pl_poller,
         balance_snapshots,
     ):

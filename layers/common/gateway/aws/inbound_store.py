@@ -3,19 +3,20 @@
 from typing import Any
 
 from gateway.aws.dynamo import RETENTION_SECONDS, TableStore, from_item, to_item, written
+from gateway.core.model import epoch_seconds
 
 
 class InboundRepository(TableStore):
     """Mobile-originated messages: `MO#{id}` / `MO`, created once, then marked published."""
 
-    def create(self, inbound_id: str, record: dict[str, Any], *, now: int) -> bool:
+    def create(self, inbound_id: str, record: dict[str, Any]) -> bool:
         """Store the record unpublished; False when it exists (the peer retried)."""
         item = {
             "pk": f"MO#{inbound_id}",
             "sk": "MO",
             **record,
             "published": False,
-            "expiresAt": now + RETENTION_SECONDS,
+            "expiresAt": epoch_seconds(record["receivedAt"]) + RETENTION_SECONDS,
         }
         return written(
             lambda: self._client.put_item(

@@ -30,28 +30,32 @@ from gateway.observability import tracer
 type RecordHandler = Callable[[SQSRecord, LambdaContext], Any]
 
 
-def process_in_lanes(
+def process_in_lanes[T](
     event: dict[str, Any],
     context: LambdaContext,
     *,
-    record_handler: RecordHandler,
-    lane_of: Callable[[str], str],
+    read: Callable[[dict[str, Any]], T],
+    record_handler: Callable[[SQSRecord, T, LambdaContext], Any],
+    lane_of: Callable[[T], str],
     workers_per_lane: int = 1,
-    key_of: Callable[[str], str | None] = lambda body: None,
+    key_of: Callable[[T], str | None] = lambda reading: None,
 ) -> PartialItemFailureResponse:
-    """Like powertools' `process_partial_response`, with the records grouped by
-    `lane_of(body)`, each lane's records dealt to `workers_per_lane` workers in turn, and all
-    the workers run concurrently. Records with the same `key_of(body)` (the same message sent
-    twice) go to the same worker, one after the other."""
+    """Like powertools' `process_partial_response`, with each record `read` once (the
+    reading is handed to `record_handler` with the record), the records grouped by
+    `lane_of(reading)`, each lane's records dealt to `workers_per_lane` workers in turn, and
+    all the workers run concurrently. Records with the same `key_of(reading)` (the same
+    message sent twice) go to the same worker, one after the other. `read` must not raise:
+    one unreadable record would fail the whole batch."""
     lanes: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
     dealt: Counter[str] = Counter()
     workers_by_key: dict[str, tuple[str, int]] = {}
+    readings: dict[str, T] = {}
     for record in event.get("Records", []):
-        body = record["body"]
-        key = key_of(body)
+        reading = readings[record["messageId"]] = read(record)
+        key = key_of(reading)
         worker = workers_by_key.get(key) if key is not None else None
         if worker is None:
-            lane = lane_of(body)
+            lane = lane_of(reading)
             worker = (lane, dealt[lane] % workers_per_lane)
             dealt[lane] += 1
             if key is not None:
@@ -59,18 +63,22 @@ def process_in_lanes(
         lanes[worker].append(record)
     if not lanes:
         return {"batchItemFailures": []}
+
+    def handle(record: SQSRecord, lambda_context: LambdaContext) -> Any:
+        return record_handler(record, readings[record.message_id], lambda_context)
+
     if len(lanes) == 1:
-        return _process(next(iter(lanes.values())), context, record_handler)
+        return _process(next(iter(lanes.values())), context, handle)
     trace_entity = None if tracer.disabled else xray_recorder.get_trace_entity()
 
     def run(records: list[dict[str, Any]]) -> PartialItemFailureResponse:
         if trace_entity is None:
-            return _process(records, context, record_handler)
+            return _process(records, context, handle)
         # X-Ray keeps its context per thread: carry the invocation's segment over.
         xray_recorder.get_trace_entity()
         xray_recorder.set_trace_entity(trace_entity)
         try:
-            return _process(records, context, record_handler)
+            return _process(records, context, handle)
         finally:
             xray_recorder.clear_trace_entities()
 

@@ -19,12 +19,11 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from gateway.aws.dynamo import RETENTION_SECONDS, TableStore, from_item, to_item, written
 from gateway.core.lifecycle import Progress, StatusUpdate
-from gateway.core.model import Message
+from gateway.core.model import Message, epoch_seconds
 from gateway.core.status import FINAL, Status
 
 if TYPE_CHECKING:
@@ -43,7 +42,7 @@ EARLY_RETENTION_SECONDS = 7 * 24 * 3600
 
 def _expiry(message: Message) -> int:
     """TTL: messages and their references are kept RETENTION_SECONDS after creation."""
-    return int(datetime.fromisoformat(message.created_at).timestamp()) + RETENTION_SECONDS
+    return epoch_seconds(message.created_at) + RETENTION_SECONDS
 
 
 def _shard(message_id: str) -> str:
@@ -146,14 +145,14 @@ class MessageRepository(TableStore):
         return [(i, ref, polls) for _, i, ref, polls in sorted(due)[:limit]]
 
     # ---------------------------------------------------------------- early receipts
-    def keep_early(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> None:
+    def keep_early(self, provider: str, ref: str, update: StatusUpdate) -> None:
         digest = hashlib.sha256(update.dedupe_key.encode()).hexdigest()[:16]
         item = to_item(
             {
                 "pk": ref_pk(provider, ref),
                 "sk": f"{EARLY_PREFIX}{update.at}#{digest}",
                 **update.as_history(),
-                "expiresAt": now + EARLY_RETENTION_SECONDS,
+                "expiresAt": epoch_seconds(update.at) + EARLY_RETENTION_SECONDS,
             }
         )
         self._client.put_item(TableName=self._table, Item=item)

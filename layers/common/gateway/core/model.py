@@ -15,6 +15,11 @@ def utc_now(after: timedelta = timedelta(0)) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def epoch_seconds(at: str) -> int:
+    """A moment written by `utc_now` as Unix seconds (DynamoDB's TTL)."""
+    return int(datetime.fromisoformat(at).timestamp())
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     id: str

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
@@ -35,7 +36,16 @@ NATIONAL_MIN_DIGITS = 4
 
 
 class InvalidRequest(ValueError):
-    """The request can never be sent; the reason says why, for the caller."""
+    """The request can never be sent; the reason says why, for the caller. `claimed_id` and
+    `claimed_channel` are what the request named, when usable, so that its failure is
+    recorded under the caller's id."""
+
+    def __init__(
+        self, reason: str, *, claimed_id: str | None = None, claimed_channel: str | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.claimed_id = claimed_id
+        self.claimed_channel = claimed_channel
 
 
 def normalise_msisdn(value: str) -> str:
@@ -160,37 +170,29 @@ _ID_RE = re.compile(ID_PATTERN)
 
 
 def parse_send_request(body: str) -> SendRequest:
-    """The validated request, or InvalidRequest with every problem in one readable line."""
+    """The validated request, or InvalidRequest with every problem in one readable line. The
+    body is read once, whatever it holds: deep nesting or a huge number is an invalid request
+    like any other, never an exception that would fail the whole batch."""
     try:
         payload = json.loads(body)
     except json.JSONDecodeError as exc:
         raise InvalidRequest(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise InvalidRequest(f"body is not JSON this gateway can read: {exc}") from exc
     if not isinstance(payload, dict):
         raise InvalidRequest("body must be a JSON object")
     try:
         return _REQUEST.validate_python(payload)
     except ValidationError as exc:
-        raise InvalidRequest(_describe(exc)) from exc
+        raise InvalidRequest(
+            _describe(exc),
+            claimed_id=_claimed(payload.get("id"), lambda v: bool(_ID_RE.match(v))),
+            claimed_channel=_claimed(payload.get("channel"), lambda v: v in CHANNELS),
+        ) from exc
 
 
-def claimed_id(body: str) -> str | None:
-    """The caller's id from a request that may be invalid, when it is a usable id."""
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError:
-        return None
-    value = payload.get("id") if isinstance(payload, dict) else None
-    return value if isinstance(value, str) and _ID_RE.match(value) else None
-
-
-def claimed_channel(body: str) -> str | None:
-    """The channel a request that may be invalid names, when it is one we know."""
-    try:
-        payload = json.loads(body)
-    except json.JSONDecodeError:
-        return None
-    value = payload.get("channel") if isinstance(payload, dict) else None
-    return value if value in CHANNELS else None
+def _claimed(value: object, usable: Callable[[str], bool]) -> str | None:
+    return value if isinstance(value, str) and usable(value) else None
 
 
 def _describe(exc: ValidationError) -> str:

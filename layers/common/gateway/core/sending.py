@@ -7,35 +7,25 @@ mark set (the previous invocation died mid-send) is not sent again: it ends `unk
 the reason "outcome of send unknown". The same id submitted twice finds its message and
 does nothing.
 
-A channel (Orange SMS, MM7, ...) only prepares its call and raises the outcomes of
-`gateway.core.carrier_errors`; what each outcome means for the message is decided here, once.
+A request is read once (`admit`): the lanes and the send both use that reading. A channel
+(Orange SMS, MM7, ...) prepares the send and makes the carrier call (`send`), raising the
+outcomes of `gateway.core.carrier_errors`; what each outcome means for the message is decided
+here, once, and when a send that sent nothing comes back is `gateway.core.retry`'s decision.
 """
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gateway.aws.message_store import MessageRepository
-from gateway.core.carrier_errors import (
-    AccountBlocked,
-    CarrierError,
-    OutcomeUnknown,
-    Rejected,
-    Throttled,
-)
+from gateway.core.carrier_errors import AccountBlocked, CarrierError, OutcomeUnknown, Rejected
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
-from gateway.core.send_request import (
-    InvalidRequest,
-    SendRequest,
-    claimed_channel,
-    claimed_id,
-    parse_send_request,
-)
+from gateway.core.retry import RetryPolicy
+from gateway.core.send_request import InvalidRequest, SendRequest, parse_send_request
 from gateway.core.status import Status
+from gateway.core.store import MessageStore
 from gateway.core.tracking import StatusTracker
 from gateway.observability import logger, metrics
 
@@ -46,8 +36,7 @@ TIME_RESERVE_SECONDS = 5.0
 # Longer than a sender invocation can live (its timeout): a send mark older than this was
 # left by an invocation that died.
 DEFAULT_SEND_LEASE_SECONDS = 40.0
-HELD_ACCOUNT_DELAY = 900
-THROTTLED_DELAY = 2
+INVALID_LANE = "invalid"
 
 
 class Result(StrEnum):
@@ -56,23 +45,6 @@ class Result(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     DUPLICATE = "duplicate"
-
-
-class RetryLater(Exception):
-    """Nothing was sent; deliver the request again after `delay` seconds (None: backoff).
-
-    A `counted` retry uses one of the request's attempts (the carrier failed); one that is
-    not (the account is held, the rate is used up) must not move the request closer to the
-    dead-letter queue: the caller queues it anew under `message_id` instead.
-    """
-
-    def __init__(
-        self, reason: str, *, message_id: str, delay: int | None = None, counted: bool = True
-    ) -> None:
-        super().__init__(reason)
-        self.message_id = message_id
-        self.delay = delay
-        self.counted = counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,65 +62,85 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Prepared:
-    """A request made ready by its channel: what the message records, and the carrier call
-    (given the seconds it may wait, it returns the carrier's reference)."""
+class Prepared[R]:
+    """A request made ready by its channel: what the message records, the lane it waits in
+    (requests in one lane share a carrier limit, an account's rate), and the channel's own
+    `route` for its `send`."""
 
     channel: str
     to: str
     provider: str
-    call: Callable[[float], str]
+    lane: str
+    route: R
     fields: Mapping[str, Any] = field(default_factory=dict)  # more Message fields
 
 
-class Channel(Protocol):
-    def prepare(self, request: Any) -> Prepared:
+class Channel[R](Protocol):
+    def prepare(self, request: Any) -> Prepared[R]:
         """The request ready to send; InvalidRequest when it can never be sent."""
         ...
 
-    def lane(self, request: Any) -> str:
-        """Requests in one lane share a carrier limit (an account's rate)."""
+    def send(self, prepared: Prepared[R], max_wait: float) -> str:
+        """Hand the message to the carrier, waiting at most `max_wait` seconds for a rate
+        slot; the carrier's reference. Raises the outcomes of `gateway.core.carrier_errors`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A send request read once, when its batch arrives: the validated request made ready by
+    its channel (country and account resolved), or why it can never be sent."""
+
+    message_id: str
+    lane: str
+    request: SendRequest | None = None
+    prepared: Prepared[Any] | None = None
+    invalid: InvalidRequest | None = None
 
 
 class Sender:
     def __init__(
         self,
         *,
-        repository: MessageRepository,
+        store: MessageStore,
         tracker: StatusTracker,
-        channels: Mapping[str, Channel],
-        max_attempts: int,
+        channels: Mapping[str, Channel[Any]],
+        retry: RetryPolicy,
         send_lease_seconds: float = DEFAULT_SEND_LEASE_SECONDS,
     ) -> None:
-        self._repo = repository
+        self._store = store
         self._tracker = tracker
         self._channels = channels
-        self._max_attempts = max_attempts
+        self._retry = retry
         self._send_lease = send_lease_seconds
 
-    def lane(self, body: str) -> str:
-        """The lane of a batch this request travels in (see `gateway.aws.lanes`): requests for
-        different carrier accounts never wait for each other's rate slots."""
+    def admit(self, body: str, fallback_id: str) -> Admission:
+        """Read a request once: its id, its lane (see `gateway.aws.lanes`: requests for
+        different carrier accounts never wait for each other's rate slots) and its send."""
         try:
             request = parse_send_request(body)
-            return self._channel(request).lane(request)
-        except InvalidRequest:
-            return "invalid"
-
-    def process(self, delivery: Delivery) -> Result:
+        except InvalidRequest as exc:
+            return Admission(exc.claimed_id or fallback_id, INVALID_LANE, invalid=exc)
+        message_id = request.id or fallback_id
         try:
-            request = parse_send_request(delivery.body)
-            message_id = request.id or delivery.fallback_id
-            # Thread-local: the sender's lanes log for several messages at once.
-            logger.thread_safe_append_keys(correlation_id=message_id)
             prepared = self._channel(request).prepare(request)
         except InvalidRequest as exc:
-            return self._refuse(delivery, str(exc))
-        created = self._create_marked(message_id, request, prepared)
+            exc.claimed_channel = request.channel
+            return Admission(message_id, INVALID_LANE, request=request, invalid=exc)
+        return Admission(message_id, prepared.lane, request, prepared)
+
+    def process(self, delivery: Delivery, admission: Admission | None = None) -> Result:
+        """Send one delivered request (read here unless the batch already `admit`ted it)."""
+        admission = admission or self.admit(delivery.body, delivery.fallback_id)
+        # Thread-local: the sender's lanes log for several messages at once.
+        logger.thread_safe_append_keys(correlation_id=admission.message_id)
+        if admission.invalid is not None or admission.prepared is None:
+            return self._refuse(admission)
+        prepared = admission.prepared
+        created = self._create_marked(admission, prepared)
         if created is not None:
             return self._send(created, prepared, delivery)
-        stored = self._repo.get(message_id)
+        stored = self._store.get(admission.message_id)
         if stored is None or stored.status != Status.ACCEPTED:
             logger.info("send request already handled", status=stored and stored.status)
             return Result.DUPLICATE
@@ -167,57 +159,51 @@ class Sender:
         started = datetime.fromisoformat(message.send_started_at or "")
         age = (datetime.now(UTC) - started).total_seconds()
         if age < self._send_lease:
-            raise RetryLater(
-                "another invocation may still be sending it",
-                message_id=message.id,
-                delay=math.ceil(self._send_lease - age) + 1,
-                counted=False,
-            )
+            raise self._retry.while_another_sends(message.id, self._send_lease - age)
         return self._outcome_unknown(message.id, "the previous attempt died mid-send")
 
     # ---------------------------------------------------------------- steps
-    def _channel(self, request: SendRequest) -> Channel:
+    def _channel(self, request: SendRequest) -> Channel[Any]:
         channel = self._channels.get(request.channel)
         if channel is None:
             raise InvalidRequest(f"channel: {request.channel!r} is not configured here")
         return channel
 
-    def _refuse(self, delivery: Delivery, reason: str) -> Result:
-        message_id = claimed_id(delivery.body) or delivery.fallback_id
-        logger.thread_safe_append_keys(correlation_id=message_id)
+    def _refuse(self, admission: Admission) -> Result:
+        reason = str(admission.invalid)
         message = Message.new(
-            id=message_id,
-            channel=claimed_channel(delivery.body) or "unknown",
+            id=admission.message_id,
+            channel=(admission.invalid and admission.invalid.claimed_channel) or "unknown",
             to="",
             update=StatusUpdate(
                 Status.FAILED, utc_now(), SOURCE, reason=f"invalid request: {reason}"
             ),
         )
-        created = self._repo.create(message)
+        created = self._store.create(message)
         metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
         logger.warning("invalid send request", reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
-    def _create_marked(
-        self, message_id: str, request: SendRequest, prepared: Prepared
-    ) -> Message | None:
+    def _create_marked(self, admission: Admission, prepared: Prepared[Any]) -> Message | None:
         """A new message, stored already marked as being sent (one write, not two); None
         when the id is known (a redelivery, or the same id submitted again)."""
+        request = admission.request
         message = Message.new(
-            id=message_id,
+            id=admission.message_id,
             channel=prepared.channel,
             to=prepared.to,
             update=StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE),
             provider=prepared.provider,
-            metadata=dict(request.metadata),
+            metadata=dict(request.metadata) if request else {},
             **prepared.fields,
         )
         marked = replace(message, send_started_at=utc_now(), attempts=1)
-        return marked if self._repo.create(marked) else None
+        return marked if self._store.create(marked) else None
 
-    def _send(self, marked: Message, prepared: Prepared, delivery: Delivery) -> Result:
+    def _send(self, marked: Message, prepared: Prepared[Any], delivery: Delivery) -> Result:
         try:
-            reference = prepared.call(delivery.time_left() - TIME_RESERVE_SECONDS)
+            channel = self._channels[prepared.channel]
+            reference = channel.send(prepared, delivery.time_left() - TIME_RESERVE_SECONDS)
         except Rejected as exc:
             return self._finish(marked.id, Status.REJECTED, str(exc), Result.REJECTED)
         except OutcomeUnknown as exc:
@@ -226,7 +212,7 @@ class Sender:
             # Every other outcome is a definite refusal or a failure before the call.
             return self._retry_or_fail(marked, exc, delivery)
         self._tracker.record_send(
-            marked.id,
+            marked,
             StatusUpdate(Status.SUBMITTED, utc_now(), SOURCE),
             provider=prepared.provider,
             ref=reference,
@@ -237,31 +223,26 @@ class Sender:
 
     def _mark_sending(self, message: Message) -> Message | None:
         marked = replace(message, send_started_at=utc_now(), attempts=message.attempts + 1)
-        return marked if self._repo.save(message, marked) else None
+        return marked if self._store.save(message, marked) else None
 
     def _retry_or_fail(self, marked: Message, exc: CarrierError, delivery: Delivery) -> Result:
-        reason = str(exc)
-        delay: int | None = None
-        if isinstance(exc, AccountBlocked):
-            metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
-            delay = HELD_ACCOUNT_DELAY
-        elif isinstance(exc, Throttled):
-            delay = THROTTLED_DELAY
-        counted = delay is None
-        if counted and delivery.receive_count >= self._max_attempts:
+        retry = self._retry.after_failure(marked.id, exc, delivery.receive_count)
+        if retry is None:
             return self._finish(
                 marked.id,
                 Status.FAILED,
-                f"gave up after {delivery.receive_count} attempts: {reason}",
+                f"gave up after {delivery.receive_count} attempts: {exc}",
                 Result.FAILED,
             )
+        if isinstance(exc, AccountBlocked):
+            metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
         self._tracker.apply(
             marked.id,
-            StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE, reason=reason),
+            StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE, reason=str(exc)),
             send_started_at=None,
         )
-        logger.warning("send postponed", reason=reason, attempt=delivery.receive_count)
-        raise RetryLater(reason, message_id=marked.id, delay=delay, counted=counted) from exc
+        logger.warning("send postponed", reason=str(exc), attempt=delivery.receive_count)
+        raise retry from exc
 
     def _finish(self, message_id: str, status: Status, reason: str, result: Result) -> Result:
         self._tracker.apply(

@@ -11,10 +11,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-from gateway.aws.message_store import MessageRepository
 from gateway.core.lifecycle import StatusUpdate, advance
 from gateway.core.model import Message, utc_now
 from gateway.core.status import Status
+from gateway.core.store import MessageStore
 from gateway.observability import logger, metrics
 
 SAVE_ATTEMPTS = 8
@@ -36,33 +36,32 @@ class ConcurrentUpdates(Exception):
 
 
 class StatusTracker:
-    def __init__(self, repository: MessageRepository) -> None:
-        self._repo = repository
+    def __init__(self, store: MessageStore) -> None:
+        self._store = store
 
     def apply(self, message_id: str, update: StatusUpdate, **changes: Any) -> Applied:
         """Apply `update` (and set `changes` on the message in the same write)."""
-        return self._update(message_id, update, changes, self._repo.save)
+        return self._update(message_id, update, changes, self._store.save)
 
-    def record_send(
-        self, message_id: str, update: StatusUpdate, *, provider: str, ref: str
-    ) -> None:
-        """Store the carrier's acceptance with its reference, then any receipt that beat it."""
+    def record_send(self, sent: Message, update: StatusUpdate, *, provider: str, ref: str) -> None:
+        """Store the carrier's acceptance with its reference, then any receipt that beat it.
+        `sent` is the message as the sender last wrote it: read again only if it moved on."""
         changes = {
             "provider": provider,
             "provider_ref": ref,
             "send_started_at": None,
             "final_by": utc_now(after=FINAL_RECEIPT_WITHIN),
         }
-        self._update(message_id, update, changes, self._repo.save_with_ref)
-        self.apply_early(provider, ref, message_id)
+        self._update(sent.id, update, changes, self._store.save_with_ref, known=sent)
+        self.apply_early(provider, ref, sent.id)
 
-    def apply_receipt(self, provider: str, ref: str, update: StatusUpdate, *, now: int) -> Applied:
-        message_id = self._repo.message_id_for_ref(provider, ref)
+    def apply_receipt(self, provider: str, ref: str, update: StatusUpdate) -> Applied:
+        message_id = self._store.message_id_for_ref(provider, ref)
         if message_id is not None:
             logger.set_correlation_id(message_id)
             return self.apply(message_id, update)
-        self._repo.keep_early(provider, ref, update, now=now)
-        message_id = self._repo.message_id_for_ref(provider, ref)
+        self._store.keep_early(provider, ref, update)
+        message_id = self._store.message_id_for_ref(provider, ref)
         if message_id is None:
             logger.info("receipt kept until its send is recorded", provider=provider)
             return Applied.EARLY
@@ -74,9 +73,9 @@ class StatusTracker:
     def apply_early(self, provider: str, ref: str, message_id: str) -> list[Applied]:
         """Apply, then drop, the receipts kept for `ref`, oldest first."""
         outcomes = []
-        for sk, update in self._repo.early_updates(provider, ref):
+        for sk, update in self._store.early_updates(provider, ref):
             outcomes.append(self.apply(message_id, update))
-            self._repo.drop_early(provider, ref, sk)
+            self._store.drop_early(provider, ref, sk)
         if outcomes:
             logger.info("early receipts applied", count=len(outcomes))
         return outcomes
@@ -85,7 +84,7 @@ class StatusTracker:
         """Messages still without a final receipt past their deadline end unknown (or, above
         unknown in rank, keep their status with the sweep in their history); how many."""
         swept = 0
-        for message_id in self._repo.overdue(now):
+        for message_id in self._store.overdue(now):
             update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=NO_FINAL_RECEIPT)
             self.apply(message_id, update, final_by=None)
             swept += 1
@@ -96,7 +95,7 @@ class StatusTracker:
 
     def touch(self, message_id: str, **changes: Any) -> None:
         """Set `changes` on the message, its status and history untouched."""
-        self._update(message_id, None, changes, self._repo.save)
+        self._update(message_id, None, changes, self._store.save)
 
     def _update(
         self,
@@ -104,9 +103,10 @@ class StatusTracker:
         update: StatusUpdate | None,
         changes: dict[str, Any],
         save: Callable[[Message, Message], bool],
+        known: Message | None = None,
     ) -> Applied:
         for _ in range(SAVE_ATTEMPTS):
-            message = self._repo.get(message_id)
+            message, known = known or self._store.get(message_id), None
             if message is None:
                 return Applied.NOT_FOUND
             progress = advance(message.progress, update) if update else None

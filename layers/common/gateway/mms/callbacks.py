@@ -8,8 +8,6 @@ is not well-formed (4004), an unsupported operation (4003) or content over the l
 (2004) is refused the same way, so that a peer that treats faults by the spec sees one.
 """
 
-import time
-
 from gateway.aws.clients import AWS_FAILURES
 from gateway.aws.events import EventNotPublished
 from gateway.core.model import utc_now
@@ -63,16 +61,16 @@ class Mm7Callbacks:
         return reply(request)
 
     def _apply(self, request: Request) -> None:
-        now, at = int(time.time()), utc_now()
+        at = utc_now()
         match request:
             case DeliveryReportRequest():
                 update = delivery_report_update(request, at)
-                outcome = self._tracker.apply_receipt(PROVIDER, request.message_id, update, now=now)
+                outcome = self._tracker.apply_receipt(PROVIDER, request.message_id, update)
                 logger.info("mm7 delivery report", mm_status=request.mm_status, outcome=outcome)
             case ReadReplyRequest():
                 read = read_reply_update(request, at)
                 if read is not None:
-                    self._tracker.apply_receipt(PROVIDER, request.message_id, read, now=now)
+                    self._tracker.apply_receipt(PROVIDER, request.message_id, read)
                 logger.info("mm7 read reply", mm_status=request.mm_status)
             case DeliverRequest():
-                self._inbound.receive(request, received_at=at, now=now)
+                self._inbound.receive(request, received_at=at)

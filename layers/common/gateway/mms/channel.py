@@ -33,6 +33,14 @@ class _Part:
         return OutboundPart(self.part.content_type, fetch(self.s3_uri), self.part.charset)
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The request and its parts, checked, the S3 ones still to read."""
+
+    request: MmsRequest
+    parts: list[_Part]
+
+
 class Mm7Channel:
     def __init__(
         self,
@@ -47,10 +55,7 @@ class Mm7Channel:
         self._mmsc_url = mmsc_url
         self._session = session or requests.Session()  # kept: connections are reused
 
-    def lane(self, request: MmsRequest) -> str:
-        return "mms"
-
-    def prepare(self, request: MmsRequest) -> Prepared:
+    def prepare(self, request: MmsRequest) -> Prepared[Submission]:
         """Checked now, so that a request the MMSC could never take fails at once."""
         try:
             parts = [_Part(OutboundPart.text(request.text))] if request.text else []
@@ -69,10 +74,12 @@ class Mm7Channel:
             channel="mms",
             to=request.to,
             provider=PROVIDER,
-            call=partial(self._call, request, parts),
+            lane="mms",
+            route=Submission(request, parts),
         )
 
-    def _call(self, request: MmsRequest, parts: list[_Part], max_wait: float) -> str:
+    def send(self, prepared: Prepared[Submission], max_wait: float) -> str:
+        request, parts = prepared.route.request, prepared.route.parts
         content_type, body = before_the_call(partial(self._submit_request, request, parts))
         username, password = before_the_call(self._credentials)
         client = Mm7Client(self._mmsc_url, username, password, session=self._session)

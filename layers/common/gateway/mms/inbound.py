@@ -62,14 +62,14 @@ class InboundMessages:
         self._bucket = bucket
         self._bus = bus
 
-    def receive(self, request: DeliverRequest, *, received_at: str, now: int) -> str:
+    def receive(self, request: DeliverRequest, *, received_at: str) -> str:
         """Store and announce one MO MMS (idempotent); its id."""
         message_id = inbound_id(request)
         logger.set_correlation_id(message_id)
         record = self._repo.get(message_id)
         created = False
         if record is None:
-            record, created = self._store(message_id, request, received_at, now=now)
+            record, created = self._store(message_id, request, received_at)
         if not record.get("published"):
             publish(self._bus, EVENT_TYPE, self._event(record))
             self._repo.mark_published(message_id)
@@ -84,7 +84,7 @@ class InboundMessages:
         return message_id
 
     def _store(
-        self, message_id: str, request: DeliverRequest, received_at: str, *, now: int
+        self, message_id: str, request: DeliverRequest, received_at: str
     ) -> tuple[dict[str, Any], bool]:
         """The parts, then the record: the stored record, and whether this attempt made it."""
         attempt = secrets.token_hex(4)
@@ -97,7 +97,7 @@ class InboundMessages:
                 keys.append(key)
                 parts.append(self._part_record(part, key))
             record = self._record(message_id, request, parts, received_at)
-            created = self._repo.create(message_id, record, now=now)
+            created = self._repo.create(message_id, record)
         except AWS_FAILURES:
             self._discard_unrecorded(message_id, keys)
             raise

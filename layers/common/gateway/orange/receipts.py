@@ -1,4 +1,5 @@
-"""Orange's delivery receipt, `deliveryInfoNotification` (seeds, "About SMS Delivery Receipt").
+"""Orange's delivery receipt, `deliveryInfoNotification` (seeds, "About SMS Delivery Receipt"):
+who may post one, how it is read, and `OrangeReceipts.handle`, the one call the handler makes.
 
 Read liberally (extra fields ignored, status in any case): a receipt refused here is a
 receipt lost, since Orange does not say it retries.
@@ -6,10 +7,15 @@ receipt lost, since Orange does not say it retries.
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.aws.clients import AWS_FAILURES
 from gateway.core.callback_auth import CallbackRefused, check_secret
 from gateway.core.lifecycle import StatusUpdate
+from gateway.core.masking import mask_msisdn
+from gateway.core.model import utc_now
+from gateway.core.tracking import Applied, ConcurrentUpdates, StatusTracker
+from gateway.observability import logger, metrics
 from gateway.orange.config import ReceiptConfig
-from gateway.orange.statuses import normalise_orange_sms
+from gateway.orange.statuses import normalise_orange_sms, orange_sms_metric_name
 
 PROVIDER = "orange"
 SOURCE = "orange-dr"
@@ -17,6 +23,10 @@ SOURCE = "orange-dr"
 # DynamoDB key, at most 2048 bytes; deliveryStatus goes into the history and a metric's name.
 MAX_CALLBACK_DATA = 256
 MAX_DELIVERY_STATUS = 64
+
+
+# Failures of the gateway's own storage: Orange is asked to come back with the receipt.
+NOT_STORED = (*AWS_FAILURES, ConcurrentUpdates)
 
 
 class MalformedReceipt(ValueError):
@@ -71,3 +81,25 @@ def check_orange_receipt(
     if not config.allows(source_ip):
         raise CallbackRefused("source address not on the receipt allowlist")
     check_secret(token, expected, "receipt URL token")
+
+
+class OrangeReceipts:
+    def __init__(self, tracker: StatusTracker) -> None:
+        self._tracker = tracker
+
+    def handle(self, body: str) -> Applied:
+        """Apply one receipt. Raises MalformedReceipt (answer 400) or one of NOT_STORED
+        (answer 503: the gateway's storage failed, Orange should retry)."""
+        notification = parse_receipt(body)
+        update = receipt_update(notification, utc_now())
+        applied = self._tracker.apply_receipt(PROVIDER, notification.callback_data, update)
+        metrics.add_metric(
+            name=orange_sms_metric_name(update.provider_status or ""), unit="Count", value=1
+        )
+        logger.info(
+            "orange receipt",
+            outcome=applied,
+            delivery_status=update.provider_status,
+            to=mask_msisdn(notification.delivery_info.address),
+        )
+        return applied

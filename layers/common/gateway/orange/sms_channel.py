@@ -44,10 +44,7 @@ class OrangeSmsChannel:
         self._holds = holds
         self._config = config
 
-    def lane(self, request: SmsRequest) -> str:
-        return f"orange-sms:{self._config.account_for(orange_country(request.to)).name}"
-
-    def prepare(self, request: SmsRequest) -> Prepared:
+    def prepare(self, request: SmsRequest) -> Prepared[Route]:
         country = orange_country(request.to)
         account = self._config.account_for(country)
         sms = OutboundSms(
@@ -62,7 +59,8 @@ class OrangeSmsChannel:
             channel="sms",
             to=request.to,
             provider=PROVIDER,
-            call=partial(self._call, route),
+            lane=f"orange-sms:{account.name}",
+            route=route,
             fields={
                 "account": account.name,
                 "country": country.iso3,
@@ -72,8 +70,9 @@ class OrangeSmsChannel:
             },
         )
 
-    def _call(self, route: Route, max_wait: float) -> str:
+    def send(self, prepared: Prepared[Route], max_wait: float) -> str:
         """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
+        route = prepared.route
         held = before_the_call(partial(self._holds.reason, route.account.name, route.country))
         if held:
             raise AccountBlocked(held)

@@ -13,15 +13,15 @@ class OrangePlChannel:
     def __init__(self, backoff_scale: float = 1.0) -> None:
         self._scale = backoff_scale
 
-    def lane(self, request: OrangePlMmsRequest) -> str:
-        return "orange-pl-mms"
-
-    def prepare(self, request: OrangePlMmsRequest) -> Prepared:
-        reference = request.provider_message_id
+    def prepare(self, request: OrangePlMmsRequest) -> Prepared[str]:
         return Prepared(
             channel="orange-pl-mms",
             to=request.to or "",
             provider=PROVIDER,
-            call=lambda _max_wait: reference,  # nothing to send: the reference is the id
+            lane="orange-pl-mms",
+            route=request.provider_message_id,
             fields={"next_poll_at": utc_now(after=backoff(0, self._scale))},
         )
+
+    def send(self, prepared: Prepared[str], max_wait: float) -> str:
+        return prepared.route  # nothing to send: Orange's id is the reference

@@ -8,7 +8,7 @@ from typing import Any
 from cfnlint.decode import decode
 
 from infra.local.aws import ACCOUNT_ID
-from infra.local.intrinsics import Physical, Resolver, TemplateError, as_text, is_intrinsic
+from infra.local.template.intrinsics import Physical, Resolver, TemplateError, as_text, is_intrinsic
 
 # The SAM Globals section each serverless resource type takes its defaults from.
 _GLOBALS_SECTIONS = {

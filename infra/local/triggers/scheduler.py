@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.aws import ACCOUNT_ID
-from infra.local.functions import FunctionSpec, ScheduleEvent
-from infra.local.intrinsics import TemplateError
-from infra.local.runtime import Invocation
+from infra.local.runtime.runtime import Invocation
+from infra.local.template.functions import FunctionSpec, ScheduleEvent
+from infra.local.template.intrinsics import TemplateError
 
 logger = logging.getLogger(__name__)
 

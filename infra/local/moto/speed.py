@@ -1,14 +1,12 @@
-"""moto's server made fit for the local stack: many function workers call it at once.
+"""moto patches that exist only for speed: without them the local stack answers the same,
+but moto's costs grow with the data and, with DynamoDB requests served one at a time
+(`infra.local.moto.correctness`), stall every function meanwhile: the local stack, not the
+gateway, would set a benchmark's pace.
 
-Five changes, all local-only, none changing what an AWS API answers:
-
-- One request at a time. moto's TransactWriteItems deep-copies each table it touches for its
-  rollback while other request threads may write to it, which fails with "dictionary changed
-  size during iteration"; DynamoDB itself has no such limit.
 - A transaction's rollback keeps a copy of the items it touches, not of the whole table.
   moto copies every table a transaction names, a cost that grows with the table (about 0.2 s
-  per send with a few thousand messages stored) and, with requests served one at a time,
-  stalls every other function meanwhile: the local stack, not the gateway, set the pace.
+  per send with a few thousand messages stored). The copy of the touched items is only right
+  because no other request writes meanwhile (the correctness patch).
 - A Query on the table's own key reads that key's items. moto lists and sorts every item of
   the table for each Query; the sender and the receipts run one per message (early receipts),
   so the cost grew with the table and took a tenth of the stack's process at 10 SMS/s.
@@ -17,6 +15,9 @@ Five changes, all local-only, none changing what an AWS API answers:
   queued message: ten passes per ReceiveMessage, each as long as the backlog.
 - The server finds a request's service without listing moto's package folder on disk each
   time (`list_of_moto_modules`, under a lock every request waits for): listed once.
+
+None changes what an AWS API answers; tests/integration/test_local_moto_tuning.py checks
+that. Each reaches into moto's private internals; pyproject.toml pins moto for that reason.
 """
 
 import copy
@@ -33,19 +34,15 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.models import Message, SQSBackend
-
-_REQUEST_LOCK = threading.Lock()
 
 type ItemKey = tuple[str, DynamoType, DynamoType | None]
 
 
-def adapt_moto() -> None:
-    """Apply the changes to moto in this process; calling it again does nothing."""
-    if getattr(DynamoHandler.call_action, "serialized", False):
+def apply() -> None:
+    """Apply the speed patches in this process; calling it again does nothing."""
+    if getattr(Table.query, "reads_one_key", False):
         return
-    _serialize_requests()
     _rollback_touched_items_only()
     _query_reads_one_key()
     _retention_read_from_its_setting()
@@ -55,18 +52,6 @@ def adapt_moto() -> None:
 def _list_modules_once() -> None:
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules
-
-
-def _serialize_requests() -> None:
-    handler = DynamoHandler.call_action
-
-    @functools.wraps(handler)
-    def call_action(self: DynamoHandler) -> Any:
-        with _REQUEST_LOCK:
-            return handler(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def _retention_read_from_its_setting() -> None:
@@ -109,6 +94,7 @@ def _query_reads_one_key() -> None:
             return []
         return list(held.values()) if self.range_key_attr else [held]
 
+    keyed_query.reads_one_key = True  # type: ignore[attr-defined]
     Table.query = keyed_query  # type: ignore[method-assign]
     Table.all_items = items_of_key  # type: ignore[method-assign]
 

@@ -1,6 +1,6 @@
 """Runs each function in worker processes, as Lambda runs it in execution environments.
 
-A function has a pool of workers (`python -m infra.local.worker`), up to its concurrency.
+A function has a pool of workers (`python -m infra.local.runtime.worker`), up to its concurrency.
 A worker imports the handler once and serves invocations one at a time (warm starts). An
 invocation that outlives the function's Timeout kills its worker, as Lambda does; a dead
 worker is replaced by a fresh one at the next invocation. The handler's stdout and stderr
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from infra.local.aws import FAKE_CREDENTIALS
-from infra.local.functions import FunctionSpec
+from infra.local.template.functions import FunctionSpec
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class _Worker:
         with theirs:
             stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
             self._process = subprocess.Popen(  # noqa: S603 - our interpreter, our module  # nosec B603
-                [sys.executable, "-u", "-m", "infra.local.worker", str(theirs.fileno())],
+                [sys.executable, "-u", "-m", "infra.local.runtime.worker", str(theirs.fileno())],
                 cwd=cwd,
                 env={**environment, "AWS_LAMBDA_LOG_STREAM_NAME": stream},
                 stdin=subprocess.DEVNULL,

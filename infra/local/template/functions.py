@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.aws import ACCOUNT_ID
-from infra.local.intrinsics import Physical, Resolver, TemplateError, as_flag, as_text
-from infra.local.template import Resource
+from infra.local.template.intrinsics import Physical, Resolver, TemplateError, as_flag, as_text
+from infra.local.template.template import Resource
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.aws import AwsClients
-from infra.local.functions import StreamEvent
-from infra.local.intrinsics import TemplateError
-from infra.local.runtime import Invocation
+from infra.local.runtime.runtime import Invocation
+from infra.local.template.functions import StreamEvent
+from infra.local.template.intrinsics import TemplateError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient

@@ -1,6 +1,6 @@
 """One Lambda execution environment: imports a handler once, then serves invocations.
 
-Started by `infra.local.runtime` as `python -u -m infra.local.worker <fd>`, with the
+Started by `infra.local.runtime.runtime` as `python -u -m infra.local.runtime.worker <fd>`, with the
 function's folder as working directory and on PYTHONPATH (Lambda's task root), its layers
 on PYTHONPATH (Lambda's /opt/python) and the function's environment. Requests and replies
 travel over the socket `fd`, one JSON document per message, because the handler owns

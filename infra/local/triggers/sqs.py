@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.aws import AwsClients
-from infra.local.functions import SqsEvent
-from infra.local.runtime import Invocation
+from infra.local.runtime.runtime import Invocation
+from infra.local.template.functions import SqsEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

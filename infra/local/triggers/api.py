@@ -18,15 +18,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra.local.apigateway import (
+from infra.local.runtime.runtime import Invocation
+from infra.local.template.functions import ApiEvent, FunctionSpec
+from infra.local.triggers.apigateway import (
     MAX_BODY_BYTES,
     HttpResponse,
     gateway_error,
     http_response,
     proxy_event,
 )
-from infra.local.functions import ApiEvent, FunctionSpec
-from infra.local.runtime import Invocation
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

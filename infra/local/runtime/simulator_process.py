@@ -5,7 +5,7 @@ a core busy. A simulator sharing its GIL answers late and stamps its sends late 
 so its sliding-window cap refuses sends the gateway spaced correctly. In its own process a
 simulator keeps its own clock, as Orange does.
 
-The child (`python -m infra.local.simulator_process`) serves a multiprocessing manager; the
+The child (`python -m infra.local.runtime.simulator_process`) serves a multiprocessing manager; the
 proxy it hands back runs each public method of the simulator in the child (arguments and
 results pickled), so tests and benchmarks control it as they would the object itself. The
 child is started as a plain command, not by multiprocessing's spawn, which would import the

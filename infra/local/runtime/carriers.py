@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from gateway.orange.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
-from infra.local.functions import FunctionSpec
-from infra.local.simulator_process import SimulatorProcess
+from infra.local.runtime.simulator_process import SimulatorProcess
+from infra.local.template.functions import FunctionSpec
 from infra.simulators.mmsc import MmscSimulator
 from infra.simulators.orange import OrangeSimulator
 from infra.simulators.orange_pl import OrangePlSimulator

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from infra.local.aws import AwsClients
-from infra.local.intrinsics import (
+from infra.local.template.intrinsics import (
     Physical,
     Resolver,
     TemplateError,
@@ -21,7 +21,7 @@ from infra.local.intrinsics import (
     as_text,
     referenced_names,
 )
-from infra.local.template import Resource
+from infra.local.template.template import Resource
 
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import TargetTypeDef
@@ -43,7 +43,7 @@ _NOT_DATA_PREFIXES = (
     "AWS::ApiGatewayV2::",
     "AWS::SQS::QueuePolicy",
     # Custom resources run deployment-time code (registering the receipt URL with Orange):
-    # created by infra.local.custom_resources once the functions run.
+    # created by infra.local.triggers.custom_resources once the functions run.
     "AWS::CloudFormation::CustomResource",
     "Custom::",
 )

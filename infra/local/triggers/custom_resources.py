@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from infra.local.aws import ACCOUNT_ID
-from infra.local.functions import ApiEvent, FunctionSpec
-from infra.local.intrinsics import Physical, Resolver, TemplateError, as_text
-from infra.local.runtime import Invocation
-from infra.local.template import Resource
+from infra.local.runtime.runtime import Invocation
+from infra.local.template.functions import ApiEvent, FunctionSpec
+from infra.local.template.intrinsics import Physical, Resolver, TemplateError, as_text
+from infra.local.template.template import Resource
 from infra.simulators._http import ThreadedServer
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from infra.local.aws import ACCOUNT_ID
-from infra.local.functions import ApiEvent
+from infra.local.template.functions import ApiEvent
 
 logger = logging.getLogger(__name__)
 

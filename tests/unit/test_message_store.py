@@ -1,0 +1,95 @@
+"""One contract for both `MessageStore`s: the DynamoDB store the functions use (over moto) and
+the in-memory fake the core's unit tests use. A fake that behaved more kindly than DynamoDB
+would let the core's tests pass on code that loses races in Lambda."""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from gateway.aws.message_store import MessageRepository
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message
+from gateway.core.status import Status
+from gateway.core.store import MessageStore
+from tests.fakes import MemoryMessageStore
+
+AT = "2026-12-03T10:00:00.000Z"
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[MessageStore]:
+    if request.param == "memory":
+        yield MemoryMessageStore()
+        return
+    request.getfixturevalue("aws")
+    yield MessageRepository("messages")
+
+
+def message(message_id: str = "m-1", **fields: object) -> Message:
+    update = StatusUpdate(Status.ACCEPTED, AT, "gateway")
+    return Message.new(id=message_id, channel="sms", to="+2250700000001", update=update, **fields)
+
+
+def test_an_id_is_created_once(store: MessageStore) -> None:
+    assert store.create(message())
+    assert not store.create(message(segments=2))
+    stored = store.get("m-1")
+    assert stored is not None
+    assert stored.segments is None
+    assert store.get("other") is None
+
+
+def test_a_save_from_a_stale_read_is_refused(store: MessageStore) -> None:
+    store.create(message())
+    first = store.get("m-1")
+    assert first is not None
+    assert store.save(first, replace(first, attempts=1))
+    assert not store.save(first, replace(first, attempts=2))  # it moved on since `first`
+    stored = store.get("m-1")
+    assert stored is not None
+    assert (stored.attempts, stored.version) == (1, first.version + 1)
+
+
+def test_the_reference_is_written_with_the_message(store: MessageStore) -> None:
+    store.create(message())
+    before = store.get("m-1")
+    assert before is not None
+    sent = replace(before, provider="orange", provider_ref="res-1", final_by="2026-12-06")
+    assert store.save_with_ref(before, sent)
+    assert store.message_id_for_ref("orange", "res-1") == "m-1"
+    assert not store.save_with_ref(before, replace(sent, provider_ref="res-2"))
+    assert store.message_id_for_ref("orange", "res-2") is None
+
+
+def test_early_receipts_are_kept_in_order_until_dropped(store: MessageStore) -> None:
+    later = StatusUpdate(Status.DELIVERED, "2026-12-03T10:00:02.000Z", "orange-dr", "X")
+    sooner = StatusUpdate(Status.SENT, "2026-12-03T10:00:01.000Z", "orange-dr", "Y")
+    store.keep_early("orange", "res-1", later)
+    store.keep_early("orange", "res-1", sooner)
+    store.keep_early("orange", "res-1", sooner)  # the same receipt twice: kept once
+    kept = store.early_updates("orange", "res-1")
+    assert [update for _, update in kept] == [sooner, later]
+    store.drop_early("orange", "res-1", kept[0][0])
+    assert [update for _, update in store.early_updates("orange", "res-1")] == [later]
+    assert store.early_updates("orange", "other") == []
+
+
+def test_overdue_and_due_polls_skip_final_and_future_messages(store: MessageStore) -> None:
+    for message_id, final_by, status in (
+        ("late", "2026-12-01T00:00:00.000Z", Status.SENT),
+        ("early", "2026-12-09T00:00:00.000Z", Status.SENT),
+        ("done", "2026-12-01T00:00:00.000Z", Status.DELIVERED),
+    ):
+        store.create(message(message_id))
+        before = store.get(message_id)
+        assert before is not None
+        progress = replace(before.progress, status=status)
+        store.save(before, replace(before, final_by=final_by, progress=progress))
+    assert list(store.overdue(AT)) == ["late"]
+
+    for message_id, next_poll in (("p2", "2026-12-02T00:00:00.000Z"), ("p1", "2026-12-01")):
+        store.create(message(message_id, provider_ref=f"ref-{message_id}", next_poll_at=next_poll))
+    store.create(message("p3", provider_ref="ref-p3", next_poll_at="2026-12-24T00:00:00.000Z"))
+    assert store.due_polls(AT, 10) == [("p1", "ref-p1", 0), ("p2", "ref-p2", 0)]
+    assert store.due_polls(AT, 1) == [("p1", "ref-p1", 0)]
