@@ -3,6 +3,7 @@ failures; each request read once, each carrier account's records in their own la
 (`gateway.aws.lanes`)."""
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -12,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gateway.aws.lanes import process_in_lanes
 from gateway.aws.send_queue import postpone, requeue
 from gateway.config import sender_config
+from gateway.core.model import utc_text
 from gateway.core.retry import RetryLater
 from gateway.core.sending import Admission, Delivery
 from gateway.observability import logger, metrics, tracer
@@ -25,13 +27,15 @@ def admit(record: dict[str, Any]) -> Admission:
 def record_handler(record: SQSRecord, admission: Admission, lambda_context: LambdaContext) -> str:
     logger.thread_safe_remove_keys(["correlation_id"])  # the previous record's
     # From when the request was queued (or queued anew after a hold) to now: a backlog shows.
-    age_ms = time.time() * 1000 - int(record.attributes.sent_timestamp)
+    sent_ms = int(record.attributes.sent_timestamp)
+    age_ms = time.time() * 1000 - sent_ms
     metrics.add_metric(name="QueueAgeMs", unit="Milliseconds", value=max(0.0, age_ms))
     delivery = Delivery(
         body=record.body,
         queue_message_id=record.message_id,
         receive_count=int(record.attributes.approximate_receive_count),
         time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
+        queued_at=utc_text(datetime.fromtimestamp(sent_ms / 1000, UTC)),
     )
     try:
         return sender().process(delivery, admission)

@@ -25,6 +25,14 @@ S = Status
         (S.REJECTED, S.DELIVERED, False),
         (S.FAILED, S.SUBMITTED, False),
         (S.ACCEPTED, S.UNKNOWN, True),
+        (S.ACCEPTED, S.EXPIRED, True),
+        (S.ACCEPTED, S.CANCELLED, True),
+        (S.SUBMITTED, S.EXPIRED, False),  # submitted: the carrier has it, it was sent
+        (S.SUBMITTED, S.CANCELLED, False),
+        (S.SENT, S.CANCELLED, False),
+        (S.EXPIRED, S.SUBMITTED, False),  # final
+        (S.CANCELLED, S.DELIVERED, False),
+        (S.CANCELLED, S.EXPIRED, False),
     ],
 )
 def test_status_moves_only_forward(current: Status, new: Status, allowed: bool) -> None:

@@ -93,3 +93,21 @@ def test_overdue_and_due_polls_skip_final_and_future_messages(store: MessageStor
     store.create(message("p3", provider_ref="ref-p3", next_poll_at="2026-12-24T00:00:00.000Z"))
     assert store.due_polls(AT, 10) == [("p1", "ref-p1", 0), ("p2", "ref-p2", 0)]
     assert store.due_polls(AT, 1) == [("p1", "ref-p1", 0)]
+
+
+def test_how_a_message_is_scheduled_is_kept(store: MessageStore) -> None:
+    scheduled = message(
+        priority="bulk",
+        campaign="spring",
+        send_at="2026-12-24T08:00:00.000Z",
+        expires_at="2026-12-24T09:00:00.000Z",
+    )
+    store.create(scheduled)
+    stored = store.get("m-1")
+    assert stored is not None
+    assert (stored.priority, stored.campaign, stored.send_at, stored.expires_at) == (
+        "bulk",
+        "spring",
+        "2026-12-24T08:00:00.000Z",
+        "2026-12-24T09:00:00.000Z",
+    )

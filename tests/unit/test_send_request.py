@@ -57,6 +57,18 @@ def test_number_without_plus_is_normalised() -> None:
         ({"channel": "fax"}, "channel"),
         ({"onNet": "yes"}, "onNet"),
         ({"metadata": {"big": "x" * 3000}}, "metadata"),
+        ({"priority": "urgent"}, "priority: Input should be 'high', 'normal' or 'bulk'"),
+        ({"validFor": 0}, "validFor"),
+        ({"validFor": 259_201}, "validFor"),
+        ({"validFor": "300"}, "validFor"),
+        ({"sendAt": "2026-12-24T09:00:00"}, "sendAt: must be an RFC 3339 date and time"),
+        ({"sendAt": "2026-12-24"}, "sendAt: must be an RFC 3339"),
+        ({"sendAt": "2026-W52-4T09:00:00Z"}, "sendAt: must be an RFC 3339"),
+        ({"sendAt": "2026-02-30T09:00:00Z"}, "sendAt: is not a date and time"),
+        ({"sendAt": "2099-01-01T00:00:00Z"}, "sendAt: must be at most 30 days ahead"),
+        ({"campaign": ""}, "campaign"),
+        ({"campaign": "x" * 65}, "campaign"),
+        ({"campaign": "black friday"}, "campaign"),
     ],
 )
 def test_invalid_requests_say_why(fields: dict[str, object], reason: str) -> None:
@@ -153,3 +165,13 @@ def test_the_design_mms_and_orange_pl_examples_are_valid() -> None:
 def test_invalid_mms_requests_say_why(request_: dict[str, object], reason: str) -> None:
     with pytest.raises(InvalidRequest, match=reason):
         parse_send_request(json.dumps(request_))
+
+
+def test_scheduling_fields_are_read_and_sendat_kept_in_utc() -> None:
+    request = parse_send_request(
+        body(priority="bulk", validFor=259_200, sendAt="2026-12-24T09:00:00+01:00", campaign="x:1")
+    )
+    assert isinstance(request, SmsRequest)
+    assert (request.priority, request.valid_for, request.campaign) == ("bulk", 259_200, "x:1")
+    assert request.send_at == "2026-12-24T08:00:00.000Z"
+    assert parse_send_request(body()).priority == "normal"  # type: ignore[union-attr]

@@ -81,9 +81,16 @@ class World:
             secrets=self.secrets,  # type: ignore[arg-type]
         )
 
-    def deliver(self, body: dict[str, Any] | str, *, count: int = 1, sqs_id: str = "q-1") -> Result:
+    def deliver(
+        self,
+        body: dict[str, Any] | str,
+        *,
+        count: int = 1,
+        sqs_id: str = "q-1",
+        queued_at: str | None = None,
+    ) -> Result:
         raw = body if isinstance(body, str) else json.dumps(body)
-        return self.sender.process(Delivery(raw, sqs_id, count, lambda: 25.0))
+        return self.sender.process(Delivery(raw, sqs_id, count, lambda: 25.0, queued_at))
 
     def status(self, message_id: str) -> Status:
         message = self.repo.get(message_id)
@@ -428,3 +435,64 @@ def test_recording_the_send_uses_what_the_sender_wrote(
     assert world.deliver(sms()) is Result.SUBMITTED
     assert reads == []  # created, sent and recorded without reading the message back
     assert world.status("m-1") is Status.SUBMITTED
+
+
+def test_a_message_past_its_validity_ends_expired_and_is_never_sent(world: World) -> None:
+    queued = utc_now(after=-timedelta(seconds=301))
+    assert world.deliver(sms(validFor=300), queued_at=queued) is Result.EXPIRED
+    assert world.orange.sent == []
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.status is Status.EXPIRED
+    assert message.progress.reason is not None
+    assert message.progress.reason.startswith("not handed to the carrier within its validity")
+    assert message.public_view()["expiresAt"] == message.expires_at
+
+
+def test_a_message_within_its_validity_is_sent(world: World) -> None:
+    queued = utc_now(after=-timedelta(seconds=200))
+    assert world.deliver(sms(validFor=300), queued_at=queued) is Result.SUBMITTED
+
+
+def test_a_held_message_ends_expired_once_its_validity_ran_out(world: World) -> None:
+    world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")]
+    queued = utc_now(after=-timedelta(seconds=61))
+    assert world.deliver(sms(validFor=60), queued_at=queued, count=9) is Result.EXPIRED
+    assert world.status("m-1") is Status.EXPIRED
+
+
+def test_a_scheduled_message_waits_for_its_time_without_using_attempts(world: World) -> None:
+    send_at = utc_now(after=timedelta(minutes=5))
+    with pytest.raises(RetryLater) as wait:
+        world.deliver(sms(sendAt=send_at))
+    assert wait.value.counted is False
+    assert 298 <= wait.value.delay <= 301
+    assert world.orange.sent == []
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert (message.status, message.send_started_at) == (Status.ACCEPTED, None)
+    assert message.public_view()["sendAt"] == send_at
+
+
+def test_a_scheduled_time_in_the_past_sends_now(world: World) -> None:
+    assert world.deliver(sms(sendAt="2026-01-01T09:00:00+01:00")) is Result.SUBMITTED
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.send_at == "2026-01-01T08:00:00.000Z"
+
+
+def test_priority_and_campaign_are_kept_and_shown(world: World) -> None:
+    world.deliver(sms(priority="high", campaign="otp:login"))
+    message = world.repo.get("m-1")
+    assert message is not None
+    view = message.public_view()
+    assert (view["priority"], view["campaign"]) == ("high", "otp:login")
+    assert "sendAt" not in view
+    assert "expiresAt" not in view
+
+
+def test_a_request_without_scheduling_is_normal_priority(world: World) -> None:
+    world.deliver(sms())
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.public_view()["priority"] == "normal"

@@ -64,6 +64,8 @@ def a_delivered_sms() -> None:
         to="+2250700000001",
         update=StatusUpdate(Status.ACCEPTED, "2026-01-01T00:00:00.000Z", "gateway"),
         metadata={"order": 42},
+        priority="high",
+        campaign="spring",
     )
     assert repo.create(message)
     submitted = StatusUpdate(Status.SUBMITTED, "2026-01-01T00:00:01.000Z", "gateway")
@@ -94,6 +96,7 @@ def test_each_status_change_is_published_once_with_its_metadata(bus_queue: str) 
     assert details[-1]["providerStatus"] == "Delivered"
     assert details[-1]["providerMessageId"] == "res-1"
     assert all(d["metadata"] == {"order": 42} for d in details)
+    assert all((d["priority"], d["campaign"]) == ("high", "spring") for d in details)
     assert len({d["changeId"] for d in details}) == 3
 
 

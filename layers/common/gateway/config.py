@@ -88,6 +88,8 @@ class TableConfig(EnvModel):
 class SenderConfig(EnvModel):
     queue_url: str = Field(alias="SEND_QUEUE_URL", min_length=1)
     max_attempts: int = Field(alias="SEND_MAX_ATTEMPTS", default=5, ge=1)
+    # How long a message without validFor may wait for a held or throttled account.
+    max_hold_seconds: PositiveFloat = Field(alias="SEND_MAX_HOLD_SECONDS", default=86_400)
     # The sender's timeout plus a margin (see gateway.core.sending.DEFAULT_SEND_LEASE_SECONDS).
     send_lease_seconds: PositiveFloat = Field(alias="SEND_LEASE_SECONDS", default=40.0)
     # Requests each invocation may have waiting for, or at, one carrier account (aws.lanes).

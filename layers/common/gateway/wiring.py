@@ -110,7 +110,7 @@ def sender() -> Sender:
         store=repository(),
         tracker=tracker(),
         channels=channels,
-        retry=RetryPolicy(sender_config().max_attempts),
+        retry=RetryPolicy(sender_config().max_attempts, sender_config().max_hold_seconds),
         send_lease_seconds=sender_config().send_lease_seconds,
     )
 

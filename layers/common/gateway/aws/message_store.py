@@ -231,6 +231,10 @@ class MessageRepository(TableStore):
             else None,
             # JSON text: metadata may hold floats, which DynamoDB's types cannot.
             "metadata": json.dumps(message.metadata) if message.metadata else None,
+            "priority": message.priority,
+            "campaign": message.campaign,
+            "sendAt": message.send_at,
+            "validUntil": message.expires_at,  # `expiresAt` is the item's TTL
             "version": message.version,
             "expiresAt": _expiry(message),
         }
@@ -263,6 +267,10 @@ class MessageRepository(TableStore):
             next_poll_at=item.get("nextPollAt"),
             polls=item.get("polls", 0),
             metadata=json.loads(item["metadata"]) if "metadata" in item else {},
+            priority=item.get("priority"),
+            campaign=item.get("campaign"),
+            send_at=item.get("sendAt"),
+            expires_at=item.get("validUntil"),
             version=item.get("version", 0),
         )
 

@@ -44,5 +44,7 @@ def status_change(record: dict[str, Any]) -> dict[str, Any] | None:
         "reason": new.reason,
         "at": new.updated_at,
         "to": after.to,
+        "priority": after.priority,
+        "campaign": after.campaign,
         "metadata": after.metadata,
     }

@@ -8,11 +8,15 @@ from gateway.core.lifecycle import Progress, StatusUpdate
 from gateway.core.status import Status
 
 
+def utc_text(moment: datetime) -> str:
+    """The gateway's one way of writing a moment: ISO 8601 in UTC with milliseconds and `Z`,
+    sortable as text, readable in the status API."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now(after: timedelta = timedelta(0)) -> str:
-    """ISO 8601 with milliseconds (now, or `after` from now): sortable as text, readable in
-    the status API."""
-    moment = datetime.now(UTC) + after
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now (or `after` from now), as `utc_text` writes it."""
+    return utc_text(datetime.now(UTC) + after)
 
 
 def epoch_seconds(at: str) -> int:
@@ -42,6 +46,12 @@ class Message:
     next_poll_at: str | None = None
     polls: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
+    # How it is scheduled: the request's priority, campaign and sendAt, and when its validity
+    # (validFor from when it was queued) runs out.
+    priority: str | None = None
+    campaign: str | None = None
+    send_at: str | None = None
+    expires_at: str | None = None
     version: int = 0
 
     @classmethod
@@ -85,4 +95,12 @@ class Message:
             view["reason"] = self.progress.reason
         if self.segments is not None:
             view["segments"] = self.segments
+        for name, value in (
+            ("priority", self.priority),
+            ("campaign", self.campaign),
+            ("sendAt", self.send_at),
+            ("expiresAt", self.expires_at),
+        ):
+            if value is not None:
+                view[name] = value
         return view

@@ -5,7 +5,10 @@ attempt counts towards giving up.
   counted retry: backoff of 10 s, 20 s, 40 s ... 15 minutes, then `failed` once the request
   was delivered `max_attempts` times.
 - A held account (contract expired, bundle empty) and a used-up rate allowance are waits,
-  not failures: the request is queued anew after a delay and keeps its attempts.
+  not failures: the request is queued anew after a delay and keeps its attempts, until its
+  validity (`validFor`) or, without one, the longest hold (24 h by default) runs out: then it
+  ends `expired`.
+- A message scheduled for later (`sendAt`) comes back when it is due.
 - Another invocation that may still be sending the message (its send mark is younger than an
   invocation can live) is waited for the same way.
 
@@ -15,13 +18,20 @@ queue (`gateway.aws.send_queue`).
 
 import math
 import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from gateway.core.carrier_errors import AccountBlocked, CarrierError, Throttled
+from gateway.core.model import Message
+from gateway.core.status import Status
 
 BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 900  # well under SQS's 12-hour visibility limit
 HELD_ACCOUNT_DELAY = 900
 THROTTLED_DELAY = 2
+MAX_WAIT_SECONDS = 900  # SQS's longest delay
+# How long a message without validFor may wait for a held or throttled account.
+DEFAULT_MAX_HOLD_SECONDS = 24 * 3600
 
 
 class RetryLater(Exception):
@@ -47,29 +57,61 @@ def backoff_seconds(receive_count: int, rng: random.Random | None = None) -> int
     return min(BACKOFF_CAP_SECONDS, int(base * jitter))
 
 
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """The message ends here instead of coming back: `failed` (out of attempts) or `expired`
+    (its validity, or the longest a held message may wait, ran out)."""
+
+    status: Status
+    reason: str
+
+
 class RetryPolicy:
-    def __init__(self, max_attempts: int) -> None:
+    def __init__(
+        self, max_attempts: int, max_hold_seconds: float = DEFAULT_MAX_HOLD_SECONDS
+    ) -> None:
         self.max_attempts = max_attempts
+        self.max_hold = timedelta(seconds=max_hold_seconds)
 
     def after_failure(
-        self, message_id: str, failure: CarrierError, receive_count: int
-    ) -> RetryLater | None:
-        """When a send that sent nothing comes back; None when it should end `failed`."""
-        if isinstance(failure, AccountBlocked):
-            return RetryLater(
-                str(failure), message_id=message_id, delay=HELD_ACCOUNT_DELAY, counted=False
-            )
-        if isinstance(failure, Throttled):
-            return RetryLater(
-                str(failure), message_id=message_id, delay=THROTTLED_DELAY, counted=False
-            )
+        self, message: Message, failure: CarrierError, receive_count: int, now: str
+    ) -> RetryLater | GiveUp:
+        """When a send that sent nothing comes back, or how the message ends."""
+        if isinstance(failure, AccountBlocked | Throttled):
+            expired = self._expired(message, now)
+            if expired is not None:
+                return GiveUp(Status.EXPIRED, f"{expired} ({failure})")
+            delay = HELD_ACCOUNT_DELAY if isinstance(failure, AccountBlocked) else THROTTLED_DELAY
+            return RetryLater(str(failure), message_id=message.id, delay=delay, counted=False)
         if receive_count >= self.max_attempts:
-            return None
+            return GiveUp(Status.FAILED, f"gave up after {receive_count} attempts: {failure}")
         return RetryLater(
             str(failure),
-            message_id=message_id,
+            message_id=message.id,
             delay=backoff_seconds(receive_count),
             counted=True,
+        )
+
+    def _expired(self, message: Message, now: str) -> str | None:
+        """Why a message that keeps waiting (held, throttled) must not wait any longer."""
+        if message.expires_at is not None and message.expires_at <= now:
+            return f"not handed to the carrier within its validity (expired {message.expires_at})"
+        held_since = datetime.fromisoformat(message.created_at)
+        if datetime.fromisoformat(now) - held_since >= self.max_hold:
+            hours = self.max_hold.total_seconds() / 3600
+            return f"held longer than the longest wait allowed ({hours:g} h)"
+        return None
+
+    @staticmethod
+    def until(message_id: str, send_at: str, now: str) -> RetryLater:
+        """A message scheduled for later: back when it is due (SQS delays at most 15 minutes
+        at a time), without using an attempt."""
+        wait = (datetime.fromisoformat(send_at) - datetime.fromisoformat(now)).total_seconds()
+        return RetryLater(
+            f"scheduled for {send_at}",
+            message_id=message_id,
+            delay=min(MAX_WAIT_SECONDS, max(1, math.ceil(wait))),
+            counted=False,
         )
 
     @staticmethod

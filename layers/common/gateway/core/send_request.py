@@ -9,6 +9,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
@@ -23,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from gateway.core.model import utc_text
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 MessageId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -75,9 +78,43 @@ def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-class SmsRequest(BaseModel):
+PRIORITIES = ("high", "normal", "bulk")  # in the order they take an account's rate slots
+Priority = Literal["high", "normal", "bulk"]
+VALID_FOR_MAX_SECONDS = 259_200  # 72 hours
+SEND_AT_MAX_AHEAD = timedelta(days=30)
+CAMPAIGN_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _send_at(value: str) -> str:
+    """RFC 3339 with an offset, at most 30 days ahead -> the same moment as `utc_text` writes it."""
+    if not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date and time with an offset (2026-12-24T09:00:00Z)")
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+    except ValueError as exc:
+        raise ValueError(f"is not a date and time: {exc}") from exc
+    if moment - datetime.now(UTC) > SEND_AT_MAX_AHEAD:
+        raise ValueError(f"must be at most {SEND_AT_MAX_AHEAD.days} days ahead")
+    return utc_text(moment)
+
+
+class _Scheduling(BaseModel):
+    """How an SMS or MMS is scheduled (DESIGN.md, "Send request")."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    priority: Priority = "normal"
+    valid_for: Annotated[int, Field(ge=1, le=VALID_FOR_MAX_SECONDS)] | None = Field(
+        default=None, alias="validFor"
+    )
+    send_at: Annotated[str, AfterValidator(_send_at)] | None = Field(default=None, alias="sendAt")
+    campaign: Annotated[str, StringConstraints(pattern=CAMPAIGN_PATTERN)] | None = None
+
+
+class SmsRequest(_Scheduling):
     id: MessageId | None = None
     channel: Literal["sms"]
     to: Annotated[str, AfterValidator(normalise_msisdn)]
@@ -123,9 +160,7 @@ class Attachment(BaseModel):
         return self
 
 
-class MmsRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
+class MmsRequest(_Scheduling):
     id: MessageId | None = None
     channel: Literal["mms"]
     to: Annotated[str, AfterValidator(normalise_msisdn)]
@@ -164,6 +199,7 @@ class OrangePlMmsRequest(BaseModel):
 
 
 SendRequest = SmsRequest | MmsRequest | OrangePlMmsRequest
+ScheduledRequest = SmsRequest | MmsRequest
 _REQUEST = TypeAdapter[SendRequest](Annotated[SendRequest, Field(discriminator="channel")])
 CHANNELS = ("sms", "mms", "orange-pl-mms")
 _ID_RE = re.compile(ID_PATTERN)

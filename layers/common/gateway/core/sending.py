@@ -15,15 +15,20 @@ here, once, and when a send that sent nothing comes back is `gateway.core.retry`
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from gateway.core.carrier_errors import AccountBlocked, CarrierError, OutcomeUnknown, Rejected
 from gateway.core.lifecycle import StatusUpdate
-from gateway.core.model import Message, utc_now
-from gateway.core.retry import RetryPolicy
-from gateway.core.send_request import InvalidRequest, SendRequest, parse_send_request
+from gateway.core.model import Message, utc_now, utc_text
+from gateway.core.retry import GiveUp, RetryPolicy
+from gateway.core.send_request import (
+    InvalidRequest,
+    ScheduledRequest,
+    SendRequest,
+    parse_send_request,
+)
 from gateway.core.status import Status
 from gateway.core.store import MessageStore
 from gateway.core.tracking import StatusTracker
@@ -44,6 +49,7 @@ class Result(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    EXPIRED = "expired"
     DUPLICATE = "duplicate"
 
 
@@ -55,6 +61,7 @@ class Delivery:
     queue_message_id: str
     receive_count: int
     time_left: Callable[[], float]  # seconds left in the invocation
+    queued_at: str | None = None  # when the request was first queued (SQS's SentTimestamp)
 
     @property
     def fallback_id(self) -> str:
@@ -84,6 +91,24 @@ class Channel[R](Protocol):
         """Hand the message to the carrier, waiting at most `max_wait` seconds for a rate
         slot; the carrier's reference. Raises the outcomes of `gateway.core.carrier_errors`."""
         ...
+
+
+def scheduling(request: SendRequest | None, *, queued_at: str) -> dict[str, str | None]:
+    """The Message fields of how a request is scheduled; its validity counts from when it was
+    queued."""
+    if not isinstance(request, ScheduledRequest):
+        return {}
+    expires_at = None
+    if request.valid_for is not None:
+        expires_at = utc_text(
+            datetime.fromisoformat(queued_at) + timedelta(seconds=request.valid_for)
+        )
+    return {
+        "priority": request.priority,
+        "campaign": request.campaign,
+        "send_at": request.send_at,
+        "expires_at": expires_at,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +162,7 @@ class Sender:
         if admission.invalid is not None or admission.prepared is None:
             return self._refuse(admission)
         prepared = admission.prepared
-        created = self._create_marked(admission, prepared)
+        created = self._create_marked(admission, prepared, delivery)
         if created is not None:
             return self._send(created, prepared, delivery)
         stored = self._store.get(admission.message_id)
@@ -184,23 +209,34 @@ class Sender:
         logger.warning("invalid send request", reason=reason, new=created)
         return Result.FAILED if created else Result.DUPLICATE
 
-    def _create_marked(self, admission: Admission, prepared: Prepared[Any]) -> Message | None:
+    def _create_marked(
+        self, admission: Admission, prepared: Prepared[Any], delivery: Delivery
+    ) -> Message | None:
         """A new message, stored already marked as being sent (one write, not two); None
         when the id is known (a redelivery, or the same id submitted again)."""
         request = admission.request
+        now = utc_now()
         message = Message.new(
             id=admission.message_id,
             channel=prepared.channel,
             to=prepared.to,
-            update=StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE),
+            update=StatusUpdate(Status.ACCEPTED, now, SOURCE),
             provider=prepared.provider,
             metadata=dict(request.metadata) if request else {},
+            **scheduling(request, queued_at=delivery.queued_at or now),
             **prepared.fields,
         )
         marked = replace(message, send_started_at=utc_now(), attempts=1)
         return marked if self._store.create(marked) else None
 
     def _send(self, marked: Message, prepared: Prepared[Any], delivery: Delivery) -> Result:
+        now = utc_now()
+        if marked.expires_at is not None and marked.expires_at <= now:
+            reason = f"not handed to the carrier within its validity (expired {marked.expires_at})"
+            return self._finish(marked.id, Status.EXPIRED, reason, Result.EXPIRED)
+        if marked.send_at is not None and now < marked.send_at:
+            self._tracker.touch(marked.id, send_started_at=None)
+            raise self._retry.until(marked.id, marked.send_at, now)
         try:
             channel = self._channels[prepared.channel]
             reference = channel.send(prepared, delivery.time_left() - TIME_RESERVE_SECONDS)
@@ -226,13 +262,10 @@ class Sender:
         return marked if self._store.save(message, marked) else None
 
     def _retry_or_fail(self, marked: Message, exc: CarrierError, delivery: Delivery) -> Result:
-        retry = self._retry.after_failure(marked.id, exc, delivery.receive_count)
-        if retry is None:
+        decision = self._retry.after_failure(marked, exc, delivery.receive_count, utc_now())
+        if isinstance(decision, GiveUp):
             return self._finish(
-                marked.id,
-                Status.FAILED,
-                f"gave up after {delivery.receive_count} attempts: {exc}",
-                Result.FAILED,
+                marked.id, decision.status, decision.reason, Result(decision.status)
             )
         if isinstance(exc, AccountBlocked):
             metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
@@ -242,7 +275,7 @@ class Sender:
             send_started_at=None,
         )
         logger.warning("send postponed", reason=str(exc), attempt=delivery.receive_count)
-        raise retry from exc
+        raise decision from exc
 
     def _finish(self, message_id: str, status: Status, reason: str, result: Result) -> Result:
         self._tracker.apply(
