@@ -12,7 +12,8 @@ import requests
 
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
-from gateway.core.status import FINAL
+from gateway.core.status import FINAL, Status
+from gateway.core.store import QueueEntry
 from gateway.orange.client import AccessToken, OutboundSms
 
 Step = Callable[[OutboundSms], str] | Exception
@@ -52,6 +53,7 @@ class MemoryMessageStore:
     messages: dict[str, Message] = field(default_factory=dict)
     refs: dict[tuple[str, str], str] = field(default_factory=dict)
     early: dict[tuple[str, str], dict[str, StatusUpdate]] = field(default_factory=dict)
+    cancelled_campaigns: dict[str, str] = field(default_factory=dict)
     writes: int = 0
 
     def create(self, message: Message) -> bool:
@@ -101,6 +103,31 @@ class MemoryMessageStore:
             if message.final_by and message.status not in FINAL and message.final_by < now:
                 yield message.id
 
+    def claim(self, message_id: str, now: str, lease_until: str) -> Message | None:
+        stored = self.messages.get(message_id)
+        if stored is None or stored.status != Status.ACCEPTED or stored.send_started_at:
+            return None
+        claimed = replace(
+            stored,
+            send_started_at=now,
+            attempts=stored.attempts + 1,
+            final_by=lease_until,
+            version=stored.version + 1,
+        )
+        self.messages[message_id] = claimed
+        self.writes += 1
+        return claimed
+
+    # `gateway.core.cancelling.CampaignIndex`
+    def message_ids(self, campaign: str) -> Iterator[str]:
+        yield from sorted(m.id for m in self.messages.values() if m.campaign == campaign)
+
+    def mark_cancelled(self, campaign: str, at: str) -> None:
+        self.cancelled_campaigns[campaign] = at
+
+    def cancelled(self, campaign: str) -> bool:
+        return campaign in self.cancelled_campaigns
+
     def due_polls(self, now: str, limit: int) -> list[tuple[str, str, int]]:
         due = sorted(
             (m.next_poll_at, m.id, m.provider_ref or "", m.polls)
@@ -108,6 +135,38 @@ class MemoryMessageStore:
             if m.next_poll_at and m.status not in FINAL and m.next_poll_at <= now
         )
         return [(i, ref, polls) for _, i, ref, polls in due[:limit]]
+
+
+@dataclass
+class MemoryLaneQueue:
+    """`gateway.core.store.LaneQueue` in memory (one contract with the DynamoDB store)."""
+
+    ready_entries: dict[str, dict[str, QueueEntry]] = field(default_factory=dict)
+    later_entries: dict[str, dict[tuple[str, str], QueueEntry]] = field(default_factory=dict)
+
+    def push(self, entry: QueueEntry, due_at: str | None = None) -> None:
+        if due_at is None:
+            self.ready_entries.setdefault(entry.lane, {})[entry.position] = entry
+        else:
+            self.later_entries.setdefault(entry.lane, {})[(due_at, entry.message_id)] = entry
+
+    def ready(self, lane: str, limit: int) -> list[QueueEntry]:
+        entries = self.ready_entries.get(lane, {})
+        return [entries[position] for position in sorted(entries)[:limit]]
+
+    def remove(self, entry: QueueEntry) -> None:
+        self.ready_entries.get(entry.lane, {}).pop(entry.position, None)
+
+    def promote(self, lane: str, now: str, limit: int) -> int:
+        waiting = self.later_entries.get(lane, {})
+        due = [key for key in sorted(waiting) if key[0] <= now][:limit]
+        for key in due:
+            self.push(waiting.pop(key))
+        return len(due)
+
+    def next_due(self, lane: str) -> str | None:
+        waiting = self.later_entries.get(lane, {})
+        return min(waiting)[0] if waiting else None
 
 
 @dataclass

@@ -39,9 +39,17 @@ from cgw.endpoints import (
 )
 from cgw.eta import AccountEta, estimate, human_duration
 from cgw.gateway_client import GatewayClient, GatewayError
-from cgw.send_file import RequestsRefused, read_requests
+from cgw.send_file import (
+    DefaultsRefused,
+    RequestsRefused,
+    check_defaults,
+    read_requests,
+    scheduling_defaults,
+    with_defaults,
+)
 from gateway.aws.balance_store import BalanceRepository
 from gateway.core.carrier_errors import CarrierError
+from gateway.core.send_request import PRIORITIES, VALID_FOR_MAX_SECONDS
 from gateway.orange.config import OrangeConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -94,9 +102,32 @@ def _parser() -> argparse.ArgumentParser:
         description="Queue one JSON send request, or a JSON-lines file of them (- for stdin). "
         "A file is checked whole first (a bad line refuses it: exit 2, nothing queued), then "
         "queued with a progress bar, and the ETA of its SMS at each Orange account's rate is "
-        "shown. Exit 1 if SQS refused some of them.",
+        "shown per priority. Exit 1 if SQS refused some of them. The options below apply to "
+        "each sms and mms request that does not set the field itself (a request's own value "
+        "wins; orange-pl-mms requests are left as they are); a value the gateway would refuse "
+        "refuses the requests before anything is queued (exit 2).",
     )
     send.add_argument("source", help="a JSON request, a JSON-lines file, or - for stdin")
+    send.add_argument(
+        "--priority",
+        choices=PRIORITIES,
+        help="the request's priority: within an Orange account high takes the next rate slot "
+        "before normal, and normal before bulk (the gateway's default: normal)",
+    )
+    send.add_argument(
+        "--valid-for",
+        type=int,
+        metavar="SECONDS",
+        help=f"validFor: seconds from queueing after which an unsent message ends expired "
+        f"(1-{VALID_FOR_MAX_SECONDS})",
+    )
+    send.add_argument(
+        "--send-at",
+        metavar="RFC3339",
+        help="sendAt: not sent before this moment, RFC 3339 with an offset "
+        "(2026-12-24T09:00:00Z), at most 30 days ahead",
+    )
+    send.add_argument("--campaign", metavar="NAME", help="campaign: 1-64 of A-Z a-z 0-9 . _ : -")
     send.set_defaults(run=_send)
 
     balance = commands.add_parser("balance", help="the latest Orange balance snapshot")
@@ -140,13 +171,28 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def _send(args: argparse.Namespace, console: Console) -> int:
-    if args.source.lstrip().startswith("{"):
-        return _send_one(args, console)
-    return _send_file(args, console)
+    defaults = scheduling_defaults(
+        priority=args.priority,
+        valid_for=args.valid_for,
+        send_at=args.send_at,
+        campaign=args.campaign,
+    )
+    try:
+        if args.source.lstrip().startswith("{"):
+            return _send_one(args, console, defaults)
+        return _send_file(args, console, defaults)
+    except DefaultsRefused as refused:
+        if args.json:
+            print(json.dumps({"queued": 0, "error": str(refused)}))
+        Console(stderr=True).print(
+            Text.assemble(("refused:", "red"), f" {refused}"), soft_wrap=True
+        )
+        return EXIT_USAGE
 
 
-def _send_one(args: argparse.Namespace, console: Console) -> int:
-    request = json.loads(args.source)
+def _send_one(args: argparse.Namespace, console: Console, defaults: dict[str, Any]) -> int:
+    check_defaults(defaults)  # before anything is queued
+    request = json.loads(with_defaults(args.source.strip(), defaults))
     if not isinstance(request, dict):
         raise ValueError("a send request is a JSON object")
     queued = GatewayClient(_endpoints(args)).send([request])
@@ -157,12 +203,14 @@ def _send_one(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def _send_file(args: argparse.Namespace, console: Console) -> int:
+def _send_file(args: argparse.Namespace, console: Console, defaults: dict[str, Any]) -> int:
     text = sys.stdin.read() if args.source == "-" else Path(args.source).read_text()
     client = GatewayClient(_endpoints(args))
     state = client.queue_state()  # before queueing: what is ahead of this file
     try:
-        requests = read_requests(text.splitlines(), max_body_bytes=state.max_message_bytes)
+        requests = read_requests(
+            text.splitlines(), max_body_bytes=state.max_message_bytes, defaults=defaults
+        )
     except RequestsRefused as refused:
         if args.json:
             bad_lines = [{"line": p.line, "reason": p.reason} for p in refused.problems]
@@ -239,13 +287,16 @@ class _SendSummary:
     queued: int
     failures: list[dict[str, Any]]  # line, id, reason
     ahead: int  # requests on the queue before these
-    etas: dict[str, AccountEta] | None  # None: the sender's rates could not be read
+    # Per (account, priority); None: the sender's rates could not be read.
+    etas: dict[tuple[str, str], AccountEta] | None
     eta_error: str | None
 
     def as_json(self) -> dict[str, Any]:
-        seconds = None
+        seconds: dict[str, dict[str, float]] | None = None
         if self.etas is not None:
-            seconds = {account: round(eta.seconds, 1) for account, eta in self.etas.items()}
+            seconds = {}
+            for eta in self.etas.values():
+                seconds.setdefault(eta.account, {})[eta.priority] = round(eta.seconds, 1)
         return {
             "queued": self.queued,
             "failed": self.failures,
@@ -271,13 +322,15 @@ class _SendSummary:
             console.print(self._eta_table(self.etas))
 
     @staticmethod
-    def _eta_table(etas: dict[str, AccountEta]) -> Table:
-        table = Table(title="ETA to Orange at each account's rate")
-        for column in ("account", "SMS", "rate slots", "rate", "ETA"):
-            table.add_column(column, justify="left" if column == "account" else "right")
+    def _eta_table(etas: dict[tuple[str, str], AccountEta]) -> Table:
+        table = Table(title="ETA to Orange at each account's rate, by priority")
+        for column in ("account", "priority", "SMS", "rate slots", "rate", "ETA"):
+            left = column in {"account", "priority"}
+            table.add_column(column, justify="left" if left else "right")
         for eta in etas.values():
             table.add_row(
                 eta.account,
+                eta.priority,
                 str(eta.sms),
                 str(eta.slots),
                 f"{eta.rate_per_second:g}/s",
@@ -314,6 +367,15 @@ def _balance(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+# The status view's scheduling fields, as `cgw status` labels them, when the message has them.
+_SCHEDULING_FIELDS = (
+    ("priority", "priority"),
+    ("campaign", "campaign"),
+    ("send at", "sendAt"),
+    ("expires at", "expiresAt"),
+)
+
+
 def _status(args: argparse.Namespace, console: Console) -> int:
     view = GatewayClient(_endpoints(args)).status(args.id)
     if view is None:
@@ -325,6 +387,10 @@ def _status(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"[bold]{view['id']}[/] {view['channel']} to {view['to']}: [bold]{view['status']}[/]"
     )
+    for label, field in _SCHEDULING_FIELDS:
+        if view.get(field) is not None:
+            # As text: a campaign's colons would read as emoji codes, brackets as markup.
+            console.print(f"  {label}: {view[field]}", markup=False, emoji=False)
     if view.get("reason"):
         console.print(f"  reason: {view['reason']}")
     for entry in view["history"]:

@@ -1,65 +1,68 @@
-"""Sender: send requests from the SQS queue through their carriers, with partial batch
-failures; each request read once, each carrier account's records in their own lane
-(`gateway.aws.lanes`)."""
+"""Sender's intake: send requests from the SQS queue recorded as messages waiting in their
+lanes (partial batch failures: a record that could not be stored comes back), then each
+lane with something new woken (`functions/dispatcher` sends them)."""
 
-import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.aws.lanes import process_in_lanes
-from gateway.aws.send_queue import postpone, requeue
-from gateway.config import sender_config
+from gateway.aws.clients import AWS_FAILURES
 from gateway.core.model import utc_text
-from gateway.core.retry import RetryLater
-from gateway.core.sending import Admission, Delivery
+from gateway.core.sending import Delivery
 from gateway.observability import logger, metrics, tracer
-from gateway.wiring import sender
+from gateway.wiring import dispatch_queue, intake, sender
 
 
-def admit(record: dict[str, Any]) -> Admission:
-    return sender().admit(record["body"], f"sqs-{record['messageId']}")
+@dataclass
+class _Wakes:
+    now: set[str] = field(default_factory=set)
+    later: dict[str, str] = field(default_factory=dict)  # lane -> its earliest due time
 
 
-def record_handler(record: SQSRecord, admission: Admission, lambda_context: LambdaContext) -> str:
+def handle(record: SQSRecord, wakes: _Wakes) -> str:
     logger.thread_safe_remove_keys(["correlation_id"])  # the previous record's
-    # From when the request was queued (or queued anew after a hold) to now: a backlog shows.
     sent_ms = int(record.attributes.sent_timestamp)
-    age_ms = time.time() * 1000 - sent_ms
+    age_ms = datetime.now(UTC).timestamp() * 1000 - sent_ms
     metrics.add_metric(name="QueueAgeMs", unit="Milliseconds", value=max(0.0, age_ms))
     delivery = Delivery(
         body=record.body,
         queue_message_id=record.message_id,
-        receive_count=int(record.attributes.approximate_receive_count),
-        time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
         queued_at=utc_text(datetime.fromtimestamp(sent_ms / 1000, UTC)),
     )
-    try:
-        return sender().process(delivery, admission)
-    except RetryLater as retry:
-        # Carry out the retry policy's decision (gateway.core.retry) on the queue.
-        if not retry.counted:
-            requeue(sender_config().queue_url, record.body, retry.message_id, retry.delay)
-            return "requeued"
-        # Failing the record returns it to the queue; its visibility sets when it comes back.
-        postpone(sender_config().queue_url, record.receipt_handle, retry.delay)
-        raise
+    queued = intake().receive(delivery, sender().admit(record.body, delivery.fallback_id))
+    if queued.lane is not None and queued.due_at is None:
+        wakes.now.add(queued.lane)
+    elif queued.lane is not None and queued.due_at is not None:
+        wakes.later[queued.lane] = min(queued.due_at, wakes.later.get(queued.lane, "~"))
+    return str(queued.result)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_in_lanes(
-        event,
-        context,
-        read=admit,
-        record_handler=record_handler,
-        lane_of=lambda admission: admission.lane,
-        workers_per_lane=sender_config().workers_per_account,
-        # The same id twice in a batch: the second finds the first sent, not being sent.
-        key_of=lambda admission: admission.message_id,
+    wakes = _Wakes()
+    response = process_partial_response(
+        event=event,
+        record_handler=lambda record: handle(record, wakes),
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
     )
+    try:
+        dispatch_queue().wake(sorted(wakes.now))
+        for lane, due_at in wakes.later.items():
+            dispatch_queue().wake_at(lane, due_at)
+    except AWS_FAILURES as exc:
+        # Recorded all the same: the dispatchers' minute tick finds them.
+        logger.warning("lanes not woken", lanes=sorted(wakes.now), error=type(exc).__name__)
+        metrics.add_metric(name="WakeupsLost", unit="Count", value=1)
+    return response

@@ -170,10 +170,10 @@ def test_cgw_send_file_queues_reports_failures_by_line_and_the_eta(
     assert summary["failed"] == [{"line": 12, "id": "lost", "reason": "InternalError: scripted"}]
     assert summary["ahead"] == 6
     assert summary["eta_error"] is None
-    # 10 queued after 6: each account's share of the backlog grows by 6/10.
+    # 10 queued after 6: each account's share of the backlog grows by 6/10 (all normal).
     assert summary["eta_seconds"] == {
-        "default": round(8 * 1.6 * 1.04 / 5, 1),
-        "mali": round(2 * 1.6 * 1.04 / 10, 1),
+        "default": {"normal": round(8 * 1.6 * 1.04 / 5, 1)},
+        "mali": {"normal": round(2 * 1.6 * 1.04 / 10, 1)},
     }
     assert len(queued_bodies(queue_url)) == 6 + 10
 
@@ -195,7 +195,43 @@ def test_cgw_send_file_shows_progress_and_the_eta_in_words(
     assert "30/30" in output
     assert "queued 30 send request(s); 0 already on the queue ahead" in output
     assert "default" in output
+    assert "normal" in output  # no priority given: every SMS is normal
     assert "7 s" in output  # 30 slots of 1.04/5 s
+
+
+def test_cgw_send_file_queues_each_line_with_the_priority_and_campaign_given(
+    queue_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    own = json.loads(sms_line("own"))
+    own.update(priority="high", campaign="own-1")
+    pl_mms = json.dumps({"id": "pl", "channel": "orange-pl-mms", "providerMessageId": "b413"})
+    lines = [sms_line("a"), sms_line("b", to="+22376123456"), json.dumps(own), pl_mms]
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text("\n".join(lines))
+    monkeypatch.setattr(cli, "_endpoints", lambda args: endpoints(queue_url))
+
+    code = cli.main(
+        ["--json", "send", "--priority", "bulk", "--campaign", "c1", str(requests_file)]
+    )
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["queued"] == 4
+    queued = {body["id"]: body for body in map(json.loads, queued_bodies(queue_url))}
+    assert queued == {
+        "a": {**json.loads(lines[0]), "priority": "bulk", "campaign": "c1"},
+        "b": {**json.loads(lines[1]), "priority": "bulk", "campaign": "c1"},
+        "own": own,  # its own priority and campaign kept
+        "pl": json.loads(pl_mms),  # an orange-pl-mms request takes neither
+    }
+    # Per account and priority: the high SMS is not behind the bulk one on default.
+    assert summary["eta_seconds"] == {
+        "default": {"high": round(1 * 1.04 / 5, 1), "bulk": round(2 * 1.04 / 5, 1)},
+        "mali": {"bulk": round(1 * 1.04 / 10, 1)},
+    }
 
 
 def test_a_bad_line_refuses_the_whole_file_before_anything_is_queued(

@@ -8,12 +8,15 @@ import boto3
 import pytest
 
 from gateway import wiring
-from gateway.core.retry import RetryLater
-from gateway.core.sending import Delivery, Result
+from gateway.core.sending import Result
 from gateway.core.status import Status
 from infra.simulators.orange import FaultPlan, OrangeSimulator
+from tests.pipeline import Pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("aws")]
+
+
+PIPELINE: list[Pipeline] = []
 
 
 @pytest.fixture
@@ -32,13 +35,22 @@ def orange(monkeypatch: pytest.MonkeyPatch) -> Iterator[OrangeSimulator]:
         "SEND_QUEUE_URL": "unused",
     }.items():
         monkeypatch.setenv(name, value)
+    PIPELINE.clear()  # built on first use, from this test's wiring
     yield simulator
     simulator.stop()
 
 
-def deliver(body: dict[str, object], count: int = 1) -> Result:
-    raw = json.dumps({"channel": "sms", "text": "Hello!", **body})
-    return wiring.sender().process(Delivery(raw, "q", count, lambda: 25.0))
+def deliver(body: dict[str, object]) -> Result:
+    """The intake, then the lane's dispatcher at once, as the functions run them."""
+    if not PIPELINE:
+        PIPELINE.append(
+            Pipeline(store=wiring.repository(), sender=wiring.sender(), tracker=wiring.tracker())
+        )
+    return PIPELINE[0].deliver({"channel": "sms", "text": "Hello!", **body})
+
+
+def retry_due() -> dict[str, Result]:
+    return PIPELINE[0].retry_due("orange-sms:default").outcomes
 
 
 def status(message_id: str) -> Status:
@@ -92,11 +104,10 @@ def test_an_unapproved_sender_name_is_rejected_with_orange_s_reason(
 
 def test_a_server_error_is_retried_and_nothing_was_sent(orange: OrangeSimulator) -> None:
     orange.set_faults(FaultPlan(http_500=1.0))
-    with pytest.raises(RetryLater):
-        deliver({"id": "y", "to": "+2250700000001"})
+    assert deliver({"id": "y", "to": "+2250700000001"}) is Result.LATER
     assert status("y") is Status.ACCEPTED
     orange.set_faults(None)
-    assert deliver({"id": "y", "to": "+2250700000001"}, count=2) is Result.SUBMITTED
+    assert retry_due() == {"y": Result.SUBMITTED}
     assert orange.stats()["sends"] == 1
 
 
@@ -104,5 +115,6 @@ def test_a_lost_answer_is_never_resent(orange: OrangeSimulator) -> None:
     orange.set_faults(FaultPlan(reset=1.0))
     assert deliver({"id": "z", "to": "+2250700000001"}) is Result.UNKNOWN
     orange.set_faults(None)
-    assert deliver({"id": "z", "to": "+2250700000001"}, count=2) is Result.DUPLICATE
+    assert deliver({"id": "z", "to": "+2250700000001"}) is Result.DUPLICATE
+    assert retry_due() == {}
     assert status("z") is Status.UNKNOWN

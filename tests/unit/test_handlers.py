@@ -13,13 +13,14 @@ from functions.sender import app as sender_app
 from functions.status import app as status_app
 from gateway.aws import clients as aws_clients
 from gateway.aws.message_store import MessageRepository
+from gateway.core.intake import Queued
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
-from gateway.core.retry import RetryLater
 from gateway.core.sending import Admission, Delivery, Result
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from tests.faults import CONDITION_FAILED, THROTTLED, Outage, outage
+from tests.pipeline import RecordedWakeups
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
 from tests.unit.receipt_bodies import receipt_bodies
@@ -215,51 +216,38 @@ def test_any_receipt_body_gets_200_or_a_400_with_its_reason(body: str) -> None:
         assert json.loads(response["body"])["error"].startswith("malformed receipt: ")
 
 
-class ScriptedSender:
-    def __init__(self, outcomes: dict[str, Result | Exception]) -> None:
-        self.outcomes = outcomes
+class ScriptedIntake:
+    """Queues every request in lane "a", except the ids given, whose storage fails."""
+
+    def __init__(self, failing: set[str]) -> None:
+        self.failing = failing
 
     def admit(self, body: str, fallback_id: str) -> Admission:
-        # Two lanes, so that the batch runs as the sender's lanes do, in threads.
-        message_id = json.loads(body)["id"]
-        retries = isinstance(self.outcomes[message_id], Exception)
-        return Admission(message_id, "retries" if retries else "ok")
+        return Admission(json.loads(body).get("id") or fallback_id, "a")
 
-    def process(self, delivery: Delivery, admission: Admission) -> Result:
-        outcome = self.outcomes[json.loads(delivery.body)["id"]]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+    def receive(self, delivery: Delivery, admission: Admission) -> Queued:
+        if admission.message_id in self.failing:
+            raise aws_clients.AWS_FAILURES[0]({"Error": {"Code": "InternalServerError"}}, "PutItem")
+        if admission.message_id == "later":
+            return Queued(Result.QUEUED, "b", "2026-12-24T08:00:00.000Z")
+        return Queued(Result.QUEUED, "a")
 
 
-def test_the_sender_reports_only_retryable_records_as_batch_failures(
+def test_the_intake_reports_only_records_it_could_not_store_and_wakes_their_lanes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sqs = boto3.client("sqs")
-    queue_url = sqs.create_queue(QueueName="send")["QueueUrl"]
-    sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
-    handle = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["ReceiptHandle"]
-    monkeypatch.setenv("SEND_QUEUE_URL", queue_url)
     sample = event("sqs_send_batch.json")
-    retry = json.loads(json.dumps(sample["Records"][0]))
-    retry["messageId"] = "retry-me"
-    retry["receiptHandle"] = handle
-    retry["body"] = json.dumps({"id": "later"})
-    held = {**retry, "messageId": "held-one", "body": json.dumps({"id": "held", "to": "x"})}
-    sample["Records"] += [retry, held]
-    sender = ScriptedSender(
-        {
-            "order-42": Result.SUBMITTED,
-            "bad-1": Result.FAILED,
-            "later": RetryLater("Orange 503", message_id="later", delay=42, counted=True),
-            "held": RetryLater("Orange 403 POL0001", message_id="held", delay=0, counted=False),
-        }
-    )
-    monkeypatch.setattr(sender_app, "sender", lambda: sender)
+    extra = json.loads(json.dumps(sample["Records"][0]))
+    failing = {**extra, "messageId": "q-fail", "body": json.dumps({"id": "storage-down"})}
+    later = {**extra, "messageId": "q-later", "body": json.dumps({"id": "later"})}
+    sample["Records"] += [failing, later]
+    intake = ScriptedIntake({"storage-down"})
+    wakeups = RecordedWakeups()
+    monkeypatch.setattr(sender_app, "sender", lambda: intake)
+    monkeypatch.setattr(sender_app, "intake", lambda: intake)
+    monkeypatch.setattr(sender_app, "dispatch_queue", lambda: wakeups)
     response = sender_app.handler(sample, FakeLambdaContext())
-    # The held request is not a failure: it was queued anew, its attempts untouched.
-    assert response == {"batchItemFailures": [{"itemIdentifier": "retry-me"}]}
-    queued = sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-    )["Messages"]
-    assert [json.loads(m["Body"]) for m in queued] == [{"id": "held", "to": "x"}]
+    # The record not stored comes back from SQS; the others are in their lanes, woken once.
+    assert response == {"batchItemFailures": [{"itemIdentifier": "q-fail"}]}
+    assert wakeups.woken == ["a"]
+    assert wakeups.timers == [("b", "2026-12-24T08:00:00.000Z")]

@@ -111,3 +111,26 @@ def test_how_a_message_is_scheduled_is_kept(store: MessageStore) -> None:
         "2026-12-24T08:00:00.000Z",
         "2026-12-24T09:00:00.000Z",
     )
+
+
+def test_a_message_is_claimed_once_and_only_while_accepted(store: MessageStore) -> None:
+    store.create(message())
+    claimed = store.claim("m-1", AT, "2026-12-03T10:01:00.000Z")
+    assert claimed is not None
+    assert (claimed.send_started_at, claimed.attempts, claimed.final_by) == (
+        AT,
+        1,
+        "2026-12-03T10:01:00.000Z",
+    )
+    assert store.get("m-1") == claimed
+    assert store.claim("m-1", AT, AT) is None  # being sent
+    before = store.get("m-1")
+    assert before is not None
+    ended = replace(before, progress=replace(before.progress, status=Status.CANCELLED))
+    store.save(before, replace(ended, send_started_at=None))
+    assert store.claim("m-1", AT, AT) is None  # ended
+    assert store.claim("unknown", AT, AT) is None
+    # The sweep finds a claim whose sender died (its deadline passed).
+    store.create(message("m-2"))
+    store.claim("m-2", AT, "2026-12-03T10:00:40.000Z")
+    assert list(store.overdue("2026-12-03T10:01:00.000Z")) == ["m-2"]

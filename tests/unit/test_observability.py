@@ -14,14 +14,14 @@ from cfnlint.decode import decode
 
 from functions.sender import app as sender_app
 from gateway.aws.message_store import MessageRepository
-from gateway.core.retry import RetryPolicy
+from gateway.core.intake import Queued
 from gateway.core.send_request import SendRequest
-from gateway.core.sending import Admission, Delivery, Prepared, Result, Sender
+from gateway.core.sending import Admission, Delivery, Prepared, Result
 from gateway.core.status import Status
-from gateway.core.tracking import StatusTracker
 from gateway.observability import logger
 from gateway.orange.balance import _country_metric
 from gateway.orange.statuses import ORANGE_SMS_NAMES, orange_sms_metric_name
+from tests.pipeline import Pipeline, RecordedWakeups
 from tests.support import ROOT, TEMPLATE, FakeLambdaContext, LogLines, event
 
 HANDLER_DECORATORS = {
@@ -67,24 +67,14 @@ class Accepting:
         return "r"
 
 
-@pytest.fixture
-def sender_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the template gives the sender (config is cached per test by the conftest)."""
-    monkeypatch.setenv("SEND_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/q")
-
-
-@pytest.mark.usefixtures("aws", "sender_environment")
-def test_the_sender_logs_each_record_under_its_message_id_and_measures_queue_age(
+@pytest.mark.usefixtures("aws")
+def test_the_intake_logs_each_record_under_its_message_id_and_measures_queue_age(
     monkeypatch: pytest.MonkeyPatch, log_lines: LogLines, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repository = MessageRepository("messages")
-    sender = Sender(
-        store=repository,
-        tracker=StatusTracker(repository),
-        channels={"sms": Accepting()},
-        retry=RetryPolicy(3),
-    )
-    monkeypatch.setattr(sender_app, "sender", lambda: sender)
+    pipeline = Pipeline(store=MessageRepository("messages"), channels={"sms": Accepting()})
+    monkeypatch.setattr(sender_app, "sender", lambda: pipeline.sender)
+    monkeypatch.setattr(sender_app, "intake", lambda: pipeline.intake)
+    monkeypatch.setattr(sender_app, "dispatch_queue", lambda: pipeline.wakeups)
     sample = event("sqs_send_batch.json")  # order-42 (valid), then bad-1 (an unknown field)
     queued_at = int(time.time() * 1000) - 1500
     for record in sample["Records"]:
@@ -93,18 +83,17 @@ def test_the_sender_logs_each_record_under_its_message_id_and_measures_queue_age
     assert sender_app.handler(sample, FakeLambdaContext()) == {"batchItemFailures": []}
 
     by_message = {line["message"]: line for line in log_lines()}
-    assert by_message["message submitted"]["correlation_id"] == "order-42"
+    assert by_message["message queued"]["correlation_id"] == "order-42"
     assert by_message["invalid send request"]["correlation_id"] == "bad-1"
     assert "+2250700000001" not in json.dumps(log_lines())
     [document] = emf(capsys.readouterr().out)
     assert {d["Namespace"] for d in document["_aws"]["CloudWatchMetrics"]} == {namespace()}
-    assert metric_names(document) >= {"QueueAgeMs", "Sent", "InvalidRequests"}
+    assert metric_names(document) >= {"QueueAgeMs", "Queued", "InvalidRequests"}
     assert document["service"] == "tests"  # powertools' service dimension
     assert len(document["QueueAgeMs"]) == 2
     assert min(document["QueueAgeMs"]) >= 1500
 
 
-@pytest.mark.usefixtures("sender_environment")
 def test_a_record_without_an_id_does_not_log_under_the_previous_records_id(
     monkeypatch: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
@@ -114,14 +103,16 @@ def test_a_record_without_an_id_does_not_log_under_the_previous_records_id(
         def admit(self, body: str, fallback_id: str) -> Admission:
             return Admission(fallback_id, "one")
 
-        def process(self, delivery: Delivery, admission: Admission) -> Result:
+        def receive(self, delivery: Delivery, admission: Admission) -> Queued:
             request = json.loads(delivery.body)
             if "id" in request:
                 logger.thread_safe_append_keys(correlation_id=request["id"])
             logger.info("processed")
-            return Result.SUBMITTED
+            return Queued(Result.QUEUED)
 
     monkeypatch.setattr(sender_app, "sender", Sets)
+    monkeypatch.setattr(sender_app, "intake", Sets)
+    monkeypatch.setattr(sender_app, "dispatch_queue", RecordedWakeups)
     sample = event("sqs_send_batch.json")
     sample["Records"][1]["body"] = "{}"
 

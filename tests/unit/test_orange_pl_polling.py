@@ -1,6 +1,5 @@
 """Orange Poland MMS: registered through the queue, then polled within the call limit."""
 
-import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -9,7 +8,7 @@ from gateway.aws.locks import LeaseLock
 from gateway.aws.message_store import MessageRepository
 from gateway.core.carrier_errors import Unavailable
 from gateway.core.retry import RetryPolicy
-from gateway.core.sending import Delivery, Result, Sender
+from gateway.core.sending import Result
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.orange.client import RateLimited, TokenRejected
@@ -18,6 +17,7 @@ from gateway.orange_pl.channel import OrangePlChannel
 from gateway.orange_pl.client import CallLimit
 from gateway.orange_pl.poller import StatusPoller, backoff
 from tests.fakes import FakeOrange, MemorySecrets
+from tests.pipeline import Pipeline
 
 pytestmark = pytest.mark.usefixtures("aws")
 PAST = "2000-01-01T00:00:00.000Z"
@@ -53,7 +53,7 @@ class PlWorld:
         self.orange = FakeOrange()
         self.client = FakeOrangePl()
         secrets = MemorySecrets({"pl-creds": {"client_id": "id", "client_secret": "secret"}})
-        self.sender = Sender(
+        self.pipeline = Pipeline(
             store=self.repo,
             tracker=self.tracker,
             channels={"orange-pl-mms": OrangePlChannel()},
@@ -74,8 +74,7 @@ class PlWorld:
 
     def register(self, message_id: str, ref: str, *script: str | Exception) -> None:
         body = {"id": message_id, "channel": "orange-pl-mms", "providerMessageId": ref}
-        result = self.sender.process(Delivery(json.dumps(body), "q", 1, lambda: 25.0))
-        assert result is Result.SUBMITTED
+        assert self.pipeline.deliver(body) is Result.SUBMITTED
         self.client.statuses[ref] = list(script)
         self.tracker.touch(message_id, next_poll_at=PAST)  # due now
 

@@ -12,7 +12,6 @@ from gateway.core.model import Message
 from gateway.core.retry import (
     BACKOFF_CAP_SECONDS,
     HELD_ACCOUNT_DELAY,
-    MAX_WAIT_SECONDS,
     THROTTLED_DELAY,
     GiveUp,
     RetryLater,
@@ -92,14 +91,3 @@ def test_backoff_doubles_with_jitter_and_stops_at_fifteen_minutes() -> None:
     assert all(0.8 * 10 * 2 ** (n - 1) <= d for n, d in enumerate(delays[:6], start=1))
     assert max(delays) <= BACKOFF_CAP_SECONDS
     assert delays[-1] >= 0.8 * BACKOFF_CAP_SECONDS
-
-
-def test_another_sender_is_waited_for_until_its_lease_ran_out() -> None:
-    retry = RetryPolicy.while_another_sends("m-1", lease_left=12.2)
-    assert (retry.delay, retry.counted) == (14, False)
-
-
-def test_a_scheduled_message_comes_back_when_due_fifteen_minutes_at_most_at_a_time() -> None:
-    soon = RetryPolicy.until("m-1", SOON, CREATED)
-    assert (soon.delay, soon.counted) == (300, False)
-    assert RetryPolicy.until("m-1", NEXT_DAY, CREATED).delay == MAX_WAIT_SECONDS

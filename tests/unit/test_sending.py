@@ -1,9 +1,8 @@
 """The sender's rules, on the in-memory message store, a scripted Orange and, for the rate
 limiter, token lock and balance snapshots, moto's DynamoDB."""
 
-import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +12,9 @@ from gateway.aws.locks import LeaseLock
 from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
-from gateway.core.retry import RetryLater, RetryPolicy
+from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import parse_send_request
-from gateway.core.sending import Delivery, Result, Sender
+from gateway.core.sending import Result
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.orange.client import (
@@ -34,6 +33,7 @@ from gateway.orange.sms_channel import OrangeSmsChannel
 from gateway.orange.statuses import normalise_orange_sms
 from gateway.orange.tokens import TokenStore
 from tests.fakes import FakeOrange, MemoryMessageStore, MemorySecrets
+from tests.pipeline import Pipeline
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -64,12 +64,13 @@ class World:
             holds=AccountHolds(self.balances, clock=lambda: self.clock),
             config=self.config,
         )
-        self.sender = Sender(
+        self.pipeline = Pipeline(
             store=self.repo,
             tracker=self.tracker,
             channels={"sms": sms},
             retry=RetryPolicy(max_attempts),
         )
+        self.sender = self.pipeline.sender
 
     def tokens(self, account: str) -> TokenStore:
         settings = self.config.account(account)
@@ -82,20 +83,17 @@ class World:
         )
 
     def deliver(
-        self,
-        body: dict[str, Any] | str,
-        *,
-        count: int = 1,
-        sqs_id: str = "q-1",
-        queued_at: str | None = None,
+        self, body: dict[str, Any] | str, *, sqs_id: str = "q-1", queued_at: str | None = None
     ) -> Result:
-        raw = body if isinstance(body, str) else json.dumps(body)
-        return self.sender.process(Delivery(raw, sqs_id, count, lambda: 25.0, queued_at))
+        return self.pipeline.deliver(body, sqs_id=sqs_id, queued_at=queued_at)
 
     def status(self, message_id: str) -> Status:
         message = self.repo.get(message_id)
         assert message is not None
         return message.status
+
+
+LANE = "orange-sms:default"
 
 
 def sms(**fields: Any) -> dict[str, Any]:
@@ -149,7 +147,7 @@ def test_each_country_goes_through_its_own_account(world: World) -> None:
 def test_the_same_id_twice_sends_once(world: World) -> None:
     assert world.deliver(sms()) is Result.SUBMITTED
     assert world.deliver(sms(), sqs_id="q-2") is Result.DUPLICATE
-    assert world.deliver(sms(), count=2) is Result.DUPLICATE
+    assert world.deliver(sms()) is Result.DUPLICATE  # the same SQS message delivered again
     assert len(world.orange.sent) == 1
 
 
@@ -157,7 +155,7 @@ def test_without_an_id_the_sqs_message_id_is_the_key(world: World) -> None:
     body = sms()
     del body["id"]
     assert world.deliver(body, sqs_id="abc") is Result.SUBMITTED
-    assert world.deliver(body, sqs_id="abc", count=2) is Result.DUPLICATE
+    assert world.deliver(body, sqs_id="abc") is Result.DUPLICATE
     assert world.status("sqs-abc") is Status.SUBMITTED
 
 
@@ -206,12 +204,14 @@ def test_an_outage_is_retried_then_fails_after_the_last_attempt(world: World) ->
         Unavailable("Orange 503"),
         Unavailable("Orange 503"),
     ]
-    for attempt in (1, 2):
-        with pytest.raises(RetryLater) as retry:
-            world.deliver(sms(), count=attempt)
-        assert retry.value.counted
-        assert world.status("m-1") is Status.ACCEPTED
-    assert world.deliver(sms(), count=3) is Result.FAILED
+    assert world.deliver(sms()) is Result.LATER
+    assert world.status("m-1") is Status.ACCEPTED
+    # Backing off: waiting in its lane, due in about 10 s, not before.
+    [((due, _), _entry)] = world.pipeline.queue.later_entries[LANE].items()  # type: ignore[attr-defined]
+    assert 7 <= (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds() <= 12
+    assert world.pipeline.dispatch(LANE).outcomes == {}
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.LATER}
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.FAILED}
     message = world.repo.get("m-1")
     assert message is not None
     assert message.progress.reason == "gave up after 3 attempts: Orange 503"
@@ -219,12 +219,25 @@ def test_an_outage_is_retried_then_fails_after_the_last_attempt(world: World) ->
     assert world.orange.sent == []
 
 
+def held_for(world: World) -> float:
+    """How long the message waits in its lane before it is tried again."""
+    [(due, _)] = world.pipeline.queue.later_entries[LANE]  # type: ignore[attr-defined]
+    return (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+
+
 def test_a_held_account_postpones_without_failing(world: World) -> None:
-    world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")]
-    with pytest.raises(RetryLater) as retry:
-        world.deliver(sms(), count=99)
-    assert (retry.value.delay, retry.value.counted, retry.value.message_id) == (900, False, "m-1")
-    assert world.status("m-1") is Status.ACCEPTED
+    world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")] * 6
+    assert world.deliver(sms()) is Result.LATER
+    assert 890 <= held_for(world) <= 900
+    for _ in range(5):  # more holds than attempts: a hold uses none
+        assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.LATER}
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert (message.status, message.attempts, message.send_started_at) == (
+        Status.ACCEPTED,
+        0,
+        None,
+    )
 
 
 def snapshot(world: World, **values: object) -> None:
@@ -244,10 +257,11 @@ def test_an_account_the_balance_snapshot_shows_empty_or_expired_is_held_without_
     world: World, values: dict[str, object], reason: str
 ) -> None:
     snapshot(world, **values)
-    with pytest.raises(RetryLater) as retry:
-        world.deliver(sms(), count=99)
-    assert (retry.value.delay, retry.value.counted) == (900, False)
-    assert str(retry.value).startswith(reason)
+    assert world.deliver(sms()) is Result.LATER
+    assert 890 <= held_for(world) <= 900
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.progress.history[-1]["reason"].startswith(reason)
     assert world.orange.sent == []
     assert world.status("m-1") is Status.ACCEPTED
     # Another country of the same account is not held.
@@ -256,18 +270,17 @@ def test_an_account_the_balance_snapshot_shows_empty_or_expired_is_held_without_
 
 def test_a_new_snapshot_with_units_releases_the_held_sends(world: World) -> None:
     snapshot(world, units=0)
-    with pytest.raises(RetryLater):
-        world.deliver(sms())
+    assert world.deliver(sms()) is Result.LATER
     snapshot(world, units=1000)  # a bundle was bought
     world.clock += CACHE_SECONDS
-    assert world.deliver(sms(), count=2) is Result.SUBMITTED
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.SUBMITTED}
     assert len(world.orange.sent) == 1
 
 
 def test_no_answer_from_orange_is_never_resent(world: World) -> None:
     world.orange.script = [OutcomeUnknown("no answer from Orange: ReadTimeout")]
     assert world.deliver(sms()) is Result.UNKNOWN
-    assert world.deliver(sms(), count=2) is Result.DUPLICATE
+    assert world.deliver(sms()) is Result.DUPLICATE
     message = world.repo.get("m-1")
     assert message is not None
     assert message.status is Status.UNKNOWN
@@ -313,19 +326,16 @@ def test_a_send_that_died_after_the_carrier_call_is_not_resent(world: World) -> 
     world.orange.script = [accept_then_die]
     with pytest.raises(Killed):
         world.deliver(sms())
-    # Redelivered at once: the first invocation may still be sending, so it waits, uncounted.
-    with pytest.raises(RetryLater) as wait:
-        world.deliver(sms(), count=2)
-    assert not wait.value.counted
-    assert wait.value.delay is not None
-    assert wait.value.delay > 30
-    # Past the lease (longer than an invocation lives), the mark can only be a dead one's.
-    world.tracker.touch("m-1", send_started_at="2000-01-01T00:00:00.000Z")
-    assert world.deliver(sms(), count=3) is Result.UNKNOWN
+    # Queued again, or its lane dispatched again: the claim's mark keeps it from a second send.
+    assert world.deliver(sms()) is Result.DUPLICATE
+    assert world.pipeline.retry_due(LANE).outcomes == {}
+    # The sweep, once the claim ran out (longer than any send takes), can only find a dead one.
+    assert world.tracker.sweep_overdue(utc_now()) == 0
+    assert world.tracker.sweep_overdue(utc_now(after=timedelta(seconds=41))) == 1
     message = world.repo.get("m-1")
     assert message is not None
-    assert message.status is Status.UNKNOWN
-    assert message.progress.reason == "outcome of send unknown: the previous attempt died mid-send"
+    assert (message.status, message.send_started_at) == (Status.UNKNOWN, None)
+    assert message.progress.reason == "outcome of send unknown: the sender died mid-send"
     assert world.orange.sent == []
 
 
@@ -367,13 +377,12 @@ def test_receipts_move_the_status_forward_only(world: World) -> None:
 def test_a_failure_before_the_carrier_call_is_retried_not_marked_unknown(world: World) -> None:
     """A token that cannot be had (here: no credentials) sent nothing: retry, not unknown."""
     world.secrets.values["creds"] = {}
-    with pytest.raises(RetryLater):
-        world.deliver(sms())
+    assert world.deliver(sms()) is Result.LATER
     message = world.repo.get("m-1")
     assert message is not None
     assert (message.status, message.send_started_at) == (Status.ACCEPTED, None)
     world.secrets.values["creds"] = {"client_id": "id", "client_secret": "secret"}
-    assert world.deliver(sms(), count=2) is Result.SUBMITTED
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.SUBMITTED}
 
 
 def test_a_message_without_a_final_receipt_after_72_hours_ends_unknown(world: World) -> None:
@@ -395,8 +404,11 @@ def test_a_message_without_a_final_receipt_after_72_hours_ends_unknown(world: Wo
     assert world.tracker.sweep_overdue(later) == 0  # swept once
 
 
-def test_a_request_is_read_and_routed_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The batch admits each request (lanes need its account); the send uses that reading."""
+def test_a_request_is_read_and_routed_once_when_queued_and_once_when_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Intake reads it once (its lane needs its account); the dispatcher once more, from the
+    request stored with the message."""
     calls: list[str] = []
 
     def counted[**P, T](name: str, function: Callable[P, T]) -> Callable[P, T]:
@@ -412,13 +424,11 @@ def test_a_request_is_read_and_routed_once(world: World, monkeypatch: pytest.Mon
     monkeypatch.setattr(
         "gateway.orange.sms_channel.orange_country", counted("country", orange_country)
     )
-    body = json.dumps(sms(to="+22370000001"))
-    admission = world.sender.admit(body, "sqs-q-1")
-    assert admission.lane == "orange-sms:mali"
-    assert (
-        world.sender.process(Delivery(body, "q-1", 1, lambda: 25.0), admission) is Result.SUBMITTED
-    )
+    queued = world.pipeline.queue_request(sms(to="+22370000001"))
+    assert queued.lane == "orange-sms:mali"
     assert calls == ["parse", "country"]
+    assert world.pipeline.dispatch("orange-sms:mali").outcomes == {"m-1": Result.SUBMITTED}
+    assert calls == ["parse", "country"] * 2
 
 
 def test_recording_the_send_uses_what_the_sender_wrote(
@@ -457,21 +467,21 @@ def test_a_message_within_its_validity_is_sent(world: World) -> None:
 def test_a_held_message_ends_expired_once_its_validity_ran_out(world: World) -> None:
     world.orange.script = [AccountBlocked("Orange 403 POL0001: Expired contract")]
     queued = utc_now(after=-timedelta(seconds=61))
-    assert world.deliver(sms(validFor=60), queued_at=queued, count=9) is Result.EXPIRED
+    assert world.deliver(sms(validFor=60), queued_at=queued) is Result.EXPIRED
     assert world.status("m-1") is Status.EXPIRED
 
 
 def test_a_scheduled_message_waits_for_its_time_without_using_attempts(world: World) -> None:
     send_at = utc_now(after=timedelta(minutes=5))
-    with pytest.raises(RetryLater) as wait:
-        world.deliver(sms(sendAt=send_at))
-    assert wait.value.counted is False
-    assert 298 <= wait.value.delay <= 301
+    assert world.deliver(sms(sendAt=send_at)) is Result.QUEUED
+    assert world.pipeline.dispatch(LANE).outcomes == {}  # not due: nothing ready
+    assert world.pipeline.wakeups.timers[-1] == (LANE, send_at)
     assert world.orange.sent == []
     message = world.repo.get("m-1")
     assert message is not None
     assert (message.status, message.send_started_at) == (Status.ACCEPTED, None)
     assert message.public_view()["sendAt"] == send_at
+    assert world.pipeline.dispatch(LANE, now=send_at).outcomes == {"m-1": Result.SUBMITTED}
 
 
 def test_a_scheduled_time_in_the_past_sends_now(world: World) -> None:

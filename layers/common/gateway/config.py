@@ -86,14 +86,24 @@ class TableConfig(EnvModel):
 
 
 class SenderConfig(EnvModel):
-    queue_url: str = Field(alias="SEND_QUEUE_URL", min_length=1)
+    """The sender: its intake (queue -> lanes) and the lanes' dispatchers."""
+
     max_attempts: int = Field(alias="SEND_MAX_ATTEMPTS", default=5, ge=1)
     # How long a message without validFor may wait for a held or throttled account.
     max_hold_seconds: PositiveFloat = Field(alias="SEND_MAX_HOLD_SECONDS", default=86_400)
-    # The sender's timeout plus a margin (see gateway.core.sending.DEFAULT_SEND_LEASE_SECONDS).
+    # Longer than any send takes: a claim older than this was left by a sender that died.
     send_lease_seconds: PositiveFloat = Field(alias="SEND_LEASE_SECONDS", default=40.0)
-    # Requests each invocation may have waiting for, or at, one carrier account (aws.lanes).
+    # Messages a lane's dispatcher has in hand at once (one waits for a slot while another
+    # is recorded).
     workers_per_account: int = Field(alias="SENDER_WORKERS_PER_ACCOUNT", default=2, ge=1, le=10)
+
+
+class DispatchConfig(EnvModel):
+    """Where lanes are woken (the intake and the dispatchers)."""
+
+    dispatch_queue_url: str = Field(alias="DISPATCH_QUEUE_URL", min_length=1)
+    # Longer than the dispatcher's timeout: a live dispatcher never loses its lane.
+    dispatch_lease_seconds: PositiveFloat = Field(alias="DISPATCH_LEASE_SECONDS", default=150.0)
 
 
 class StatusEventsConfig(EnvModel):
@@ -102,4 +112,5 @@ class StatusEventsConfig(EnvModel):
 
 table_config = getter(TableConfig)
 sender_config = getter(SenderConfig)
+dispatch_config = getter(DispatchConfig)
 status_events_config = getter(StatusEventsConfig)

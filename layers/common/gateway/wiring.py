@@ -4,18 +4,23 @@ from functools import cache
 from typing import Any
 
 from gateway.aws.balance_store import BalanceRepository
+from gateway.aws.dispatch_queue import DispatchQueue, dispatch_lease_name
 from gateway.aws.inbound_store import InboundRepository
 from gateway.aws.locks import LeaseLock
 from gateway.aws.message_store import MessageRepository
+from gateway.aws.queue_store import QueueStore
 from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.aws.secrets import SecretStore
-from gateway.config import sender_config, table_config
+from gateway.aws.threads import run_traced
+from gateway.config import dispatch_config, sender_config, table_config
+from gateway.core.dispatching import Dispatcher
+from gateway.core.intake import Intake
 from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Channel, Sender
 from gateway.core.tracking import StatusTracker
 from gateway.mm7.submit import SubmitSettings
 from gateway.mms.callbacks import Mm7Callbacks
-from gateway.mms.channel import Mm7Channel
+from gateway.mms.channel import MMS_LANE, Mm7Channel
 from gateway.mms.config import mm7_callback_config, mm7_submit_config
 from gateway.mms.inbound import InboundMessages
 from gateway.orange.admin import OrangeAdmin
@@ -24,11 +29,11 @@ from gateway.orange.client import OrangeClient
 from gateway.orange.config import orange_config, receipt_config
 from gateway.orange.holds import AccountHolds
 from gateway.orange.receipts import OrangeReceipts
-from gateway.orange.sms_channel import OrangeSmsChannel
+from gateway.orange.sms_channel import OrangeSmsChannel, orange_lane
 from gateway.orange.subscription_resource import ReceiptSubscriptionResource
 from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
 from gateway.orange.tokens import TokenStore, account_token_store
-from gateway.orange_pl.channel import OrangePlChannel
+from gateway.orange_pl.channel import ORANGE_PL_LANE, OrangePlChannel
 from gateway.orange_pl.client import OrangePlClient
 from gateway.orange_pl.config import orange_pl_config, orange_pl_configured, polling_config
 from gateway.orange_pl.poller import StatusPoller
@@ -107,12 +112,56 @@ def sender() -> Sender:
     if mm7_submit_config().mmsc_url:
         channels["mms"] = mm7_channel()
     return Sender(
-        store=repository(),
         tracker=tracker(),
         channels=channels,
         retry=RetryPolicy(sender_config().max_attempts, sender_config().max_hold_seconds),
-        send_lease_seconds=sender_config().send_lease_seconds,
     )
+
+
+@cache
+def queue_store() -> QueueStore:
+    return QueueStore(table_config().table_name)
+
+
+@cache
+def intake() -> Intake:
+    return Intake(store=repository(), queue=queue_store())
+
+
+def dispatch_lease(lane: str) -> LeaseLock:
+    return LeaseLock(
+        table_config().table_name,
+        dispatch_lease_name(lane),
+        lease_seconds=dispatch_config().dispatch_lease_seconds,
+    )
+
+
+@cache
+def dispatch_queue() -> DispatchQueue:
+    return DispatchQueue(
+        table_config().table_name, dispatch_config().dispatch_queue_url, lease=dispatch_lease
+    )
+
+
+@cache
+def dispatcher() -> Dispatcher:
+    config = sender_config()
+    return Dispatcher(
+        store=repository(),
+        queue=queue_store(),
+        sender=sender(),
+        wakeup=dispatch_queue(),
+        lease=dispatch_lease,
+        workers=config.workers_per_account,
+        send_lease_seconds=config.send_lease_seconds,
+        runner=run_traced,
+    )
+
+
+def lanes() -> list[str]:
+    """Every lane a message can wait in: one per Orange account, MMS, Orange Poland."""
+    names = [orange_lane(account) for account in orange_config().account_names()]
+    return [*names, MMS_LANE, ORANGE_PL_LANE]
 
 
 @cache
@@ -203,6 +252,10 @@ def reset() -> None:
         token_store,
         rate_limiter,
         sender,
+        queue_store,
+        intake,
+        dispatch_queue,
+        dispatcher,
         mm7_callbacks,
         orange_receipts,
         orange_pl_poller,

@@ -49,6 +49,12 @@ class LeaseLock:
             )
         )
 
+    def held(self) -> bool:
+        """Whether someone holds the lock now (a strongly consistent read)."""
+        item = self._client.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)
+        lease = item.get("Item", {}).get("leaseUntil", {}).get("N")
+        return lease is not None and float(lease) > time.time()
+
     def release(self) -> None:
         # A failed condition: our lease ran out and someone else holds the lock now, theirs
         # to release.

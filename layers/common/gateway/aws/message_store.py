@@ -21,7 +21,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from gateway.aws.dynamo import RETENTION_SECONDS, TableStore, from_item, to_item, written
+from gateway.aws.dynamo import (
+    RETENTION_SECONDS,
+    ConditionFailed,
+    TableStore,
+    conditional,
+    from_item,
+    to_item,
+    written,
+)
 from gateway.core.lifecycle import Progress, StatusUpdate
 from gateway.core.model import Message, epoch_seconds
 from gateway.core.status import FINAL, Status
@@ -69,6 +77,34 @@ class MessageRepository(TableStore):
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         )
+
+    def claim(self, message_id: str, now: str, lease_until: str) -> Message | None:
+        answer = conditional(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=message_key(message_id),
+                UpdateExpression=(
+                    "SET sendStartedAt = :now, attempts = if_not_exists(attempts, :zero) + :one,"
+                    " version = version + :one, finalBy = :lease, openShard = :shard"
+                ),
+                ConditionExpression="#status = :accepted AND attribute_not_exists(sendStartedAt)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":now": now,
+                        ":zero": 0,
+                        ":one": 1,
+                        ":lease": lease_until,
+                        ":shard": _shard(message_id),
+                        ":accepted": str(Status.ACCEPTED),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        )
+        if isinstance(answer, ConditionFailed):
+            return None
+        return self._message(from_item(answer["Attributes"]))
 
     def get(self, message_id: str) -> Message | None:
         response = self._client.get_item(
@@ -231,6 +267,7 @@ class MessageRepository(TableStore):
             else None,
             # JSON text: metadata may hold floats, which DynamoDB's types cannot.
             "metadata": json.dumps(message.metadata) if message.metadata else None,
+            "request": message.request,
             "priority": message.priority,
             "campaign": message.campaign,
             "sendAt": message.send_at,
@@ -267,6 +304,7 @@ class MessageRepository(TableStore):
             next_poll_at=item.get("nextPollAt"),
             polls=item.get("polls", 0),
             metadata=json.loads(item["metadata"]) if "metadata" in item else {},
+            request=item.get("request"),
             priority=item.get("priority"),
             campaign=item.get("campaign"),
             send_at=item.get("sendAt"),

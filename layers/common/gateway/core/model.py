@@ -48,6 +48,8 @@ class Message:
     metadata: dict[str, Any] = field(default_factory=dict)
     # How it is scheduled: the request's priority, campaign and sendAt, and when its validity
     # (validFor from when it was queued) runs out.
+    # The send request as queued (JSON): what the dispatcher sends once the message's turn came.
+    request: str | None = None
     priority: str | None = None
     campaign: str | None = None
     send_at: str | None = None

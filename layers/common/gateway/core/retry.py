@@ -8,15 +8,11 @@ attempt counts towards giving up.
   not failures: the request is queued anew after a delay and keeps its attempts, until its
   validity (`validFor`) or, without one, the longest hold (24 h by default) runs out: then it
   ends `expired`.
-- A message scheduled for later (`sendAt`) comes back when it is due.
-- Another invocation that may still be sending the message (its send mark is younger than an
-  invocation can live) is waited for the same way.
 
-The sender raises `RetryLater` with the decision; the handler only carries it out on the
-queue (`gateway.aws.send_queue`).
+The sender turns the decision into the time the message waits in its lane until
+(`gateway.core.sending.Later`).
 """
 
-import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +25,6 @@ BACKOFF_BASE_SECONDS = 10
 BACKOFF_CAP_SECONDS = 900  # well under SQS's 12-hour visibility limit
 HELD_ACCOUNT_DELAY = 900
 THROTTLED_DELAY = 2
-MAX_WAIT_SECONDS = 900  # SQS's longest delay
 # How long a message without validFor may wait for a held or throttled account.
 DEFAULT_MAX_HOLD_SECONDS = 24 * 3600
 
@@ -101,26 +96,3 @@ class RetryPolicy:
             hours = self.max_hold.total_seconds() / 3600
             return f"held longer than the longest wait allowed ({hours:g} h)"
         return None
-
-    @staticmethod
-    def until(message_id: str, send_at: str, now: str) -> RetryLater:
-        """A message scheduled for later: back when it is due (SQS delays at most 15 minutes
-        at a time), without using an attempt."""
-        wait = (datetime.fromisoformat(send_at) - datetime.fromisoformat(now)).total_seconds()
-        return RetryLater(
-            f"scheduled for {send_at}",
-            message_id=message_id,
-            delay=min(MAX_WAIT_SECONDS, max(1, math.ceil(wait))),
-            counted=False,
-        )
-
-    @staticmethod
-    def while_another_sends(message_id: str, lease_left: float) -> RetryLater:
-        """Another invocation may still be sending the message: come back once its lease ran
-        out, without using an attempt."""
-        return RetryLater(
-            "another invocation may still be sending it",
-            message_id=message_id,
-            delay=math.ceil(lease_left) + 1,
-            counted=False,
-        )

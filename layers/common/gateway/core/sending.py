@@ -1,21 +1,21 @@
-"""Sending one message from a send request, whatever its channel: validate, dedupe, send
-through the channel, record.
+"""Sending one message, whatever its channel: a request read once when it is queued
+(`admit`), then, when its turn in its lane comes and it was claimed, handed to its channel
+and the outcome recorded (`send`).
 
-At most once: before the carrier call the message is marked `sendStartedAt`, and the mark
-is cleared only when the call provably sent nothing. A redelivered request that finds the
-mark set (the previous invocation died mid-send) is not sent again: it ends `unknown` with
-the reason "outcome of send unknown". The same id submitted twice finds its message and
-does nothing.
+At most once: the claim marks the message `sendStartedAt` before the carrier call, and the
+mark is cleared only when the call provably sent nothing. A message whose mark is set is never
+claimed again: if its sender died mid-send, the sweep ends it `unknown` with the reason
+"outcome of send unknown" once the claim's deadline passed.
 
-A request is read once (`admit`): the lanes and the send both use that reading. A channel
-(Orange SMS, MM7, ...) prepares the send and makes the carrier call (`send`), raising the
-outcomes of `gateway.core.carrier_errors`; what each outcome means for the message is decided
-here, once, and when a send that sent nothing comes back is `gateway.core.retry`'s decision.
+A channel (Orange SMS, MM7, ...) prepares the send and makes the carrier call (`send`),
+raising the outcomes of `gateway.core.carrier_errors`; what each outcome means for the message
+is decided here, once, and when a send that sent nothing is tried again is
+`gateway.core.retry`'s decision.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -24,13 +24,14 @@ from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now, utc_text
 from gateway.core.retry import GiveUp, RetryPolicy
 from gateway.core.send_request import (
+    PRIORITIES,
     InvalidRequest,
     ScheduledRequest,
     SendRequest,
     parse_send_request,
 )
 from gateway.core.status import Status
-from gateway.core.store import MessageStore
+from gateway.core.store import QueueEntry
 from gateway.core.tracking import StatusTracker
 from gateway.observability import logger, metrics
 
@@ -38,18 +39,17 @@ SOURCE = "gateway"
 OUTCOME_UNKNOWN = "outcome of send unknown"
 # Keep this much of the invocation for recording the result after the carrier answers.
 TIME_RESERVE_SECONDS = 5.0
-# Longer than a sender invocation can live (its timeout): a send mark older than this was
-# left by an invocation that died.
-DEFAULT_SEND_LEASE_SECONDS = 40.0
 INVALID_LANE = "invalid"
 
 
 class Result(StrEnum):
+    QUEUED = "queued"
     SUBMITTED = "submitted"
     REJECTED = "rejected"
     FAILED = "failed"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
+    LATER = "later"  # nothing was sent: the message waits in its lane again
     DUPLICATE = "duplicate"
 
 
@@ -59,9 +59,7 @@ class Delivery:
 
     body: str
     queue_message_id: str
-    receive_count: int
-    time_left: Callable[[], float]  # seconds left in the invocation
-    queued_at: str | None = None  # when the request was first queued (SQS's SentTimestamp)
+    queued_at: str  # when the request was first queued (SQS's SentTimestamp)
 
     @property
     def fallback_id(self) -> str:
@@ -93,6 +91,26 @@ class Channel[R](Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A send request read once, when it is queued: the validated request made ready by its
+    channel (country and account resolved), or why it can never be sent."""
+
+    message_id: str
+    lane: str
+    request: SendRequest | None = None
+    prepared: Prepared[Any] | None = None
+    invalid: InvalidRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Nothing was sent: the message waits in its lane until `due_at`."""
+
+    due_at: str
+    reason: str
+
+
 def scheduling(request: SendRequest | None, *, queued_at: str) -> dict[str, str | None]:
     """The Message fields of how a request is scheduled; its validity counts from when it was
     queued."""
@@ -111,37 +129,27 @@ def scheduling(request: SendRequest | None, *, queued_at: str) -> dict[str, str 
     }
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """A send request read once, when its batch arrives: the validated request made ready by
-    its channel (country and account resolved), or why it can never be sent."""
-
-    message_id: str
-    lane: str
-    request: SendRequest | None = None
-    prepared: Prepared[Any] | None = None
-    invalid: InvalidRequest | None = None
+def queue_entry(message: Message, lane: str) -> QueueEntry:
+    """Where a message waits in its lane: by priority (high, normal, bulk), then oldest."""
+    rank = PRIORITIES.index(message.priority) if message.priority in PRIORITIES else 1
+    return QueueEntry(lane, message.id, f"{rank}#{message.created_at}#{message.id}")
 
 
 class Sender:
     def __init__(
         self,
         *,
-        store: MessageStore,
         tracker: StatusTracker,
         channels: Mapping[str, Channel[Any]],
         retry: RetryPolicy,
-        send_lease_seconds: float = DEFAULT_SEND_LEASE_SECONDS,
     ) -> None:
-        self._store = store
         self._tracker = tracker
         self._channels = channels
         self._retry = retry
-        self._send_lease = send_lease_seconds
 
     def admit(self, body: str, fallback_id: str) -> Admission:
-        """Read a request once: its id, its lane (see `gateway.aws.lanes`: requests for
-        different carrier accounts never wait for each other's rate slots) and its send."""
+        """Read a request once: its id, its lane (requests for different carrier accounts never
+        wait for each other) and its send, or why it can never be sent."""
         try:
             request = parse_send_request(body)
         except InvalidRequest as exc:
@@ -154,101 +162,32 @@ class Sender:
             return Admission(message_id, INVALID_LANE, request=request, invalid=exc)
         return Admission(message_id, prepared.lane, request, prepared)
 
-    def process(self, delivery: Delivery, admission: Admission | None = None) -> Result:
-        """Send one delivered request (read here unless the batch already `admit`ted it)."""
-        admission = admission or self.admit(delivery.body, delivery.fallback_id)
-        # Thread-local: the sender's lanes log for several messages at once.
-        logger.thread_safe_append_keys(correlation_id=admission.message_id)
-        if admission.invalid is not None or admission.prepared is None:
-            return self._refuse(admission)
+    def send(self, claimed: Message, time_left: Callable[[], float]) -> Result | Later:
+        """Hand a claimed message (its send mark set) to its carrier and record what came of
+        it; `Later` when nothing was sent and it is to wait in its lane again."""
+        logger.thread_safe_append_keys(correlation_id=claimed.id)
+        now = utc_now()
+        if claimed.expires_at is not None and claimed.expires_at <= now:
+            reason = f"not handed to the carrier within its validity (expired {claimed.expires_at})"
+            return self._finish(claimed.id, Status.EXPIRED, reason, Result.EXPIRED)
+        admission = self.admit(claimed.request or "", claimed.id)
+        if admission.prepared is None:
+            # Valid when queued: the gateway's configuration changed since (a channel removed).
+            reason = f"invalid request: {admission.invalid}"
+            return self._finish(claimed.id, Status.FAILED, reason, Result.FAILED)
         prepared = admission.prepared
-        created = self._create_marked(admission, prepared, delivery)
-        if created is not None:
-            return self._send(created, prepared, delivery)
-        stored = self._store.get(admission.message_id)
-        if stored is None or stored.status != Status.ACCEPTED:
-            logger.info("send request already handled", status=stored and stored.status)
-            return Result.DUPLICATE
-        if stored.send_started_at is not None:
-            return self._interrupted(stored)
-        marked = self._mark_sending(stored)
-        if marked is None:
-            logger.info("another invocation is sending this message")
-            return Result.DUPLICATE
-        return self._send(marked, prepared, delivery)
-
-    def _interrupted(self, message: Message) -> Result:
-        """The send mark is set: another invocation is sending it right now (SQS redelivered
-        the request early), or one died mid-send. Only an invocation's timeout tells them
-        apart: until the lease has run out, wait without using an attempt."""
-        started = datetime.fromisoformat(message.send_started_at or "")
-        age = (datetime.now(UTC) - started).total_seconds()
-        if age < self._send_lease:
-            raise self._retry.while_another_sends(message.id, self._send_lease - age)
-        return self._outcome_unknown(message.id, "the previous attempt died mid-send")
-
-    # ---------------------------------------------------------------- steps
-    def _channel(self, request: SendRequest) -> Channel[Any]:
-        channel = self._channels.get(request.channel)
-        if channel is None:
-            raise InvalidRequest(f"channel: {request.channel!r} is not configured here")
-        return channel
-
-    def _refuse(self, admission: Admission) -> Result:
-        reason = str(admission.invalid)
-        message = Message.new(
-            id=admission.message_id,
-            channel=(admission.invalid and admission.invalid.claimed_channel) or "unknown",
-            to="",
-            update=StatusUpdate(
-                Status.FAILED, utc_now(), SOURCE, reason=f"invalid request: {reason}"
-            ),
-        )
-        created = self._store.create(message)
-        metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
-        logger.warning("invalid send request", reason=reason, new=created)
-        return Result.FAILED if created else Result.DUPLICATE
-
-    def _create_marked(
-        self, admission: Admission, prepared: Prepared[Any], delivery: Delivery
-    ) -> Message | None:
-        """A new message, stored already marked as being sent (one write, not two); None
-        when the id is known (a redelivery, or the same id submitted again)."""
-        request = admission.request
-        now = utc_now()
-        message = Message.new(
-            id=admission.message_id,
-            channel=prepared.channel,
-            to=prepared.to,
-            update=StatusUpdate(Status.ACCEPTED, now, SOURCE),
-            provider=prepared.provider,
-            metadata=dict(request.metadata) if request else {},
-            **scheduling(request, queued_at=delivery.queued_at or now),
-            **prepared.fields,
-        )
-        marked = replace(message, send_started_at=utc_now(), attempts=1)
-        return marked if self._store.create(marked) else None
-
-    def _send(self, marked: Message, prepared: Prepared[Any], delivery: Delivery) -> Result:
-        now = utc_now()
-        if marked.expires_at is not None and marked.expires_at <= now:
-            reason = f"not handed to the carrier within its validity (expired {marked.expires_at})"
-            return self._finish(marked.id, Status.EXPIRED, reason, Result.EXPIRED)
-        if marked.send_at is not None and now < marked.send_at:
-            self._tracker.touch(marked.id, send_started_at=None)
-            raise self._retry.until(marked.id, marked.send_at, now)
         try:
             channel = self._channels[prepared.channel]
-            reference = channel.send(prepared, delivery.time_left() - TIME_RESERVE_SECONDS)
+            reference = channel.send(prepared, time_left() - TIME_RESERVE_SECONDS)
         except Rejected as exc:
-            return self._finish(marked.id, Status.REJECTED, str(exc), Result.REJECTED)
+            return self._finish(claimed.id, Status.REJECTED, str(exc), Result.REJECTED)
         except OutcomeUnknown as exc:
-            return self._outcome_unknown(marked.id, str(exc))
+            return self._outcome_unknown(claimed.id, str(exc))
         except CarrierError as exc:
             # Every other outcome is a definite refusal or a failure before the call.
-            return self._retry_or_fail(marked, exc, delivery)
+            return self._retry_or_fail(claimed, exc)
         self._tracker.record_send(
-            marked,
+            claimed,
             StatusUpdate(Status.SUBMITTED, utc_now(), SOURCE),
             provider=prepared.provider,
             ref=reference,
@@ -257,31 +196,42 @@ class Sender:
         logger.info("message submitted", channel=prepared.channel, provider=prepared.provider)
         return Result.SUBMITTED
 
-    def _mark_sending(self, message: Message) -> Message | None:
-        marked = replace(message, send_started_at=utc_now(), attempts=message.attempts + 1)
-        return marked if self._store.save(message, marked) else None
+    def _channel(self, request: SendRequest) -> Channel[Any]:
+        channel = self._channels.get(request.channel)
+        if channel is None:
+            raise InvalidRequest(f"channel: {request.channel!r} is not configured here")
+        return channel
 
-    def _retry_or_fail(self, marked: Message, exc: CarrierError, delivery: Delivery) -> Result:
-        decision = self._retry.after_failure(marked, exc, delivery.receive_count, utc_now())
+    def _retry_or_fail(self, claimed: Message, exc: CarrierError) -> Result | Later:
+        now = utc_now()
+        decision = self._retry.after_failure(claimed, exc, claimed.attempts, now)
         if isinstance(decision, GiveUp):
             return self._finish(
-                marked.id, decision.status, decision.reason, Result(decision.status)
+                claimed.id, decision.status, decision.reason, Result(decision.status)
             )
         if isinstance(exc, AccountBlocked):
             metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
         self._tracker.apply(
-            marked.id,
-            StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE, reason=str(exc)),
+            claimed.id,
+            StatusUpdate(Status.ACCEPTED, now, SOURCE, reason=str(exc)),
             send_started_at=None,
+            final_by=None,
+            # A wait (held account, rate used up) gives back the attempt its claim took.
+            attempts=claimed.attempts if decision.counted else claimed.attempts - 1,
         )
-        logger.warning("send postponed", reason=str(exc), attempt=delivery.receive_count)
-        raise decision from exc
+        logger.warning("send postponed", reason=str(exc), attempt=claimed.attempts)
+        due = utc_text(datetime.fromisoformat(now) + timedelta(seconds=decision.delay))
+        # A message with a validity is looked at again when it runs out, not after.
+        if claimed.expires_at is not None:
+            due = min(due, claimed.expires_at)
+        return Later(due, str(exc))
 
     def _finish(self, message_id: str, status: Status, reason: str, result: Result) -> Result:
         self._tracker.apply(
             message_id,
             StatusUpdate(status, utc_now(), SOURCE, reason=reason),
             send_started_at=None,
+            final_by=None,
         )
         metrics.add_metric(name=str(result).capitalize(), unit="Count", value=1)
         logger.warning("send ended", status=status, reason=reason)

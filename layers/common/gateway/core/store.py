@@ -1,12 +1,14 @@
-"""The storage port the core depends on: where messages, their carrier references and early
-receipts live. `gateway.aws.message_store` implements it on DynamoDB; the core's unit tests
-use an in-memory fake (`tests/fakes.py`).
+"""The storage ports the core depends on: where messages, their carrier references and early
+receipts live (`MessageStore`), and the messages waiting per lane (`LaneQueue`).
+`gateway.aws.message_store` and `gateway.aws.queue_store` implement them on DynamoDB; the
+core's unit tests use in-memory fakes (`tests/fakes.py`), held to the same contract tests.
 
 Every write of a message is conditional on the version it read (`save` answers False when
 the stored message moved on), so concurrent receipts and sends never overwrite each other.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.core.lifecycle import StatusUpdate
@@ -44,7 +46,47 @@ class MessageStore(Protocol):
         """Ids of messages whose final receipt was due before `now`."""
         ...
 
+    def claim(self, message_id: str, now: str, lease_until: str) -> Message | None:
+        """Mark an `accepted` message as being sent now (its send mark, one more attempt, a
+        deadline of `lease_until` for the sweep should the sender die): the message as
+        marked, or None when it is not waiting any more (sent, being sent, ended)."""
+        ...
+
     def due_polls(self, now: str, limit: int) -> list[tuple[str, str, int]]:
         """(id, carrier reference, polls so far) of the messages due a status poll, oldest
         first, at most `limit`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A message waiting in its lane (the carrier account whose rate it waits for).
+    `position` orders a lane's ready messages: priority first, then the oldest."""
+
+    lane: str
+    message_id: str
+    position: str
+
+
+class LaneQueue(Protocol):
+    """The messages waiting to be handed to the carrier, per lane: ready now, or due later
+    (scheduled, backing off, held). Every read is strongly consistent, so a message pushed
+    is seen by the next read of its lane."""
+
+    def push(self, entry: QueueEntry, due_at: str | None = None) -> None:
+        """Ready now (`due_at` None) or at `due_at`; pushing the same entry again is a no-op."""
+        ...
+
+    def ready(self, lane: str, limit: int) -> list[QueueEntry]:
+        """The lane's first ready entries, in position order."""
+        ...
+
+    def remove(self, entry: QueueEntry) -> None: ...
+
+    def promote(self, lane: str, now: str, limit: int) -> int:
+        """Make the entries due by `now` ready; how many."""
+        ...
+
+    def next_due(self, lane: str) -> str | None:
+        """When the lane's earliest waiting-for-later entry is due; None when there is none."""
         ...

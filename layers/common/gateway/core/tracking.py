@@ -21,6 +21,7 @@ SAVE_ATTEMPTS = 8
 # A message the carrier has with no final receipt after this long ends unknown.
 FINAL_RECEIPT_WITHIN = timedelta(hours=72)
 NO_FINAL_RECEIPT = "no final receipt"
+DIED_MID_SEND = "outcome of send unknown: the sender died mid-send"
 
 
 class Applied(StrEnum):
@@ -81,12 +82,18 @@ class StatusTracker:
         return outcomes
 
     def sweep_overdue(self, now: str) -> int:
-        """Messages still without a final receipt past their deadline end unknown (or, above
-        unknown in rank, keep their status with the sweep in their history); how many."""
+        """Messages past their deadline: one the carrier has, still without a final receipt,
+        ends unknown (or, above unknown in rank, keeps its status with the sweep in its
+        history); one whose claim ran out while it was being sent (its sender died mid-send)
+        ends unknown too, never sent again. How many."""
         swept = 0
         for message_id in self._store.overdue(now):
-            update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=NO_FINAL_RECEIPT)
-            self.apply(message_id, update, final_by=None)
+            message = self._store.get(message_id)
+            reason = NO_FINAL_RECEIPT
+            if message is not None and message.status == Status.ACCEPTED:
+                reason = DIED_MID_SEND
+            update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=reason)
+            self.apply(message_id, update, final_by=None, send_started_at=None)
             swept += 1
         if swept:
             metrics.add_metric(name="NoFinalReceipt", unit="Count", value=swept)

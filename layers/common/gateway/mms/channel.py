@@ -19,6 +19,8 @@ from gateway.mms.callbacks import PROVIDER
 from gateway.mms.client import Mm7Client
 from gateway.observability import logger
 
+MMS_LANE = "mms"  # the MMSC sets no rate: one lane for every MMS
+
 
 @dataclass(frozen=True, slots=True)
 class _Part:
@@ -74,7 +76,7 @@ class Mm7Channel:
             channel="mms",
             to=request.to,
             provider=PROVIDER,
-            lane="mms",
+            lane=MMS_LANE,
             route=Submission(request, parts),
         )
 

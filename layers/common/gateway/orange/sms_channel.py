@@ -20,6 +20,11 @@ from gateway.orange.receipts import PROVIDER
 from gateway.orange.tokens import TokenStore
 
 
+def orange_lane(account: str) -> str:
+    """An Orange account's lane: its messages wait for its rate, and no one else's."""
+    return f"orange-sms:{account}"
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     sms: OutboundSms
@@ -59,7 +64,7 @@ class OrangeSmsChannel:
             channel="sms",
             to=request.to,
             provider=PROVIDER,
-            lane=f"orange-sms:{account.name}",
+            lane=orange_lane(account.name),
             route=route,
             fields={
                 "account": account.name,

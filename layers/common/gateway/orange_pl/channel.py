@@ -7,6 +7,7 @@ from gateway.core.sending import Prepared
 from gateway.orange_pl.poller import backoff
 
 PROVIDER = "orange-pl"
+ORANGE_PL_LANE = "orange-pl-mms"
 
 
 class OrangePlChannel:
@@ -18,7 +19,7 @@ class OrangePlChannel:
             channel="orange-pl-mms",
             to=request.to or "",
             provider=PROVIDER,
-            lane="orange-pl-mms",
+            lane=ORANGE_PL_LANE,
             route=request.provider_message_id,
             fields={"next_poll_at": utc_now(after=backoff(0, self._scale))},
         )

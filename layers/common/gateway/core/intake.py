@@ -1,0 +1,84 @@
+"""Intake: a send request from the queue recorded once, as an `accepted` message waiting in
+its lane, ready now or due at its `sendAt`. The queue is never where a backlog waits: a lane's
+dispatcher (`gateway.core.dispatching`) picks its messages by priority, at its carrier's rate,
+so one account's backlog never stands in front of another account's messages, and a `high`
+message never stands behind `bulk` ones.
+
+An invalid request ends `failed` with its reason. The same id queued twice is one message;
+queued again while it still waits, it is put back in its lane (the same place: harmless), so a
+crash between the two writes leaves nothing behind.
+"""
+
+from dataclasses import dataclass
+
+from gateway.core.lifecycle import StatusUpdate
+from gateway.core.model import Message, utc_now
+from gateway.core.sending import Admission, Delivery, Result, queue_entry, scheduling
+from gateway.core.status import Status
+from gateway.core.store import LaneQueue, MessageStore
+from gateway.observability import logger, metrics
+
+SOURCE = "gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    result: Result
+    lane: str | None = None  # the lane to wake: it has a message ready now
+    due_at: str | None = None  # or, for a message due later, when
+
+
+class Intake:
+    def __init__(self, *, store: MessageStore, queue: LaneQueue) -> None:
+        self._store = store
+        self._queue = queue
+
+    def receive(self, delivery: Delivery, admission: Admission) -> Queued:
+        # Thread-local: log lines of this request carry its id.
+        logger.thread_safe_append_keys(correlation_id=admission.message_id)
+        if admission.invalid is not None or admission.prepared is None:
+            return Queued(self._refuse(admission))
+        prepared = admission.prepared
+        message = Message.new(
+            id=admission.message_id,
+            channel=prepared.channel,
+            to=prepared.to,
+            update=StatusUpdate(Status.ACCEPTED, utc_now(), SOURCE),
+            provider=prepared.provider,
+            request=delivery.body,
+            metadata=dict(admission.request.metadata) if admission.request else {},
+            **scheduling(admission.request, queued_at=delivery.queued_at),
+            **prepared.fields,
+        )
+        result = Result.QUEUED
+        if not self._store.create(message):
+            stored = self._store.get(message.id)
+            if stored is None or stored.status != Status.ACCEPTED or stored.send_started_at:
+                logger.info("send request already handled", status=stored and stored.status)
+                return Queued(Result.DUPLICATE)
+            message, result = stored, Result.DUPLICATE  # still waiting: back in its lane
+        entry = queue_entry(message, prepared.lane)
+        now = utc_now()
+        if message.send_at is not None and message.send_at > now:
+            self._queue.push(entry, due_at=message.send_at)
+            logger.info("message scheduled", lane=prepared.lane, send_at=message.send_at)
+            return Queued(result, prepared.lane, message.send_at)
+        self._queue.push(entry)
+        metrics.add_metric(name="Queued", unit="Count", value=1)
+        logger.info("message queued", lane=prepared.lane, priority=message.priority)
+        return Queued(result, prepared.lane)
+
+    def _refuse(self, admission: Admission) -> Result:
+        reason = str(admission.invalid)
+        message = Message.new(
+            id=admission.message_id,
+            channel=(admission.invalid and admission.invalid.claimed_channel) or "unknown",
+            to="",
+            update=StatusUpdate(
+                Status.FAILED, utc_now(), SOURCE, reason=f"invalid request: {reason}"
+            ),
+        )
+        created = self._store.create(message)
+        metrics.add_metric(name="InvalidRequests", unit="Count", value=1)
+        logger.warning("invalid send request", reason=reason, new=created)
+        return Result.FAILED if created else Result.DUPLICATE

@@ -1,0 +1,123 @@
+"""Traffic on the whole local stack: two Orange accounts (Côte d'Ivoire through `default`, Mali
+through `mali`), a bulk backlog on one, and high and normal messages queued behind it.
+
+The order of sends is the Orange simulator's record: no timing is asserted, only who went
+before whom at the account's 5 SMS/s."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cgw.endpoints import from_local_dict
+from cgw.gateway_client import GatewayClient
+from gateway.core.model import utc_now, utc_text
+from infra.local.stack import LocalStack
+from infra.simulators.orange import OrangeSimulator
+from tests.e2e.support import local_stack, wait_for
+
+pytestmark = pytest.mark.e2e
+BULK = 40
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with local_stack(
+        tmp_path_factory, "traffic", parameter_overrides={"OrangeCountryAccounts": "MLI=mali"}
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def gateway(stack: LocalStack) -> GatewayClient:
+    return GatewayClient(from_local_dict(dict(stack.endpoints)))
+
+
+def sms(tag: str, n: int, to: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"{tag}-{n}",
+        "channel": "sms",
+        "to": to,
+        "text": f"{tag} {n}",
+        **fields,
+    }
+
+
+def test_high_goes_ahead_of_a_bulk_backlog_and_another_account_waits_for_nothing(
+    stack: LocalStack, gateway: GatewayClient
+) -> None:
+    orange = stack.simulator(OrangeSimulator)
+    run = uuid.uuid4().hex[:6]
+    bulk = [
+        sms(f"bulk{run}", n, f"+22507{n:08d}", priority="bulk", campaign=f"c{run}")
+        for n in range(BULK)
+    ]
+    gateway.send(bulk)
+    wait_for(
+        lambda: sum(s.text.startswith(f"bulk{run}") for s in orange.sends()) >= 3,
+        "the bulk backlog to start",
+    )
+    gateway.send([sms(f"high{run}", n, f"+22508{n:08d}", priority="high") for n in range(3)])
+    gateway.send([sms(f"mali{run}", n, f"+22370{n:06d}") for n in range(3)])
+
+    def texts() -> list[str]:
+        return [s.text for s in orange.sends() if run in s.text]
+
+    wait_for(lambda: len(texts()) == BULK + 6, "every SMS to reach Orange", timeout=120)
+    order = texts()
+    civ = [t for t in order if not t.startswith("mali")]
+    # The three high SMS were queued behind the backlog and went within a few slots of it.
+    first_high = min(civ.index(f"high{run} {n}") for n in range(3))
+    last_high = max(civ.index(f"high{run} {n}") for n in range(3))
+    assert last_high - first_high <= 4, civ
+    assert last_high < BULK // 2, civ  # well ahead of the backlog's end
+    # Mali's SMS went through Mali's account at once, not after Côte d'Ivoire's backlog.
+    sends = orange.sends()
+    last_mali = max(s.time for s in sends if s.text.startswith(f"mali{run}"))
+    last_bulk = max(s.time for s in sends if s.text.startswith(f"bulk{run}"))
+    assert last_mali < last_bulk - 2
+    mali_accounts = {s.account for s in sends if s.text.startswith(f"mali{run}")}
+    civ_accounts = {s.account for s in sends if s.text.startswith(f"bulk{run}")}
+    assert len(mali_accounts) == 1
+    assert mali_accounts.isdisjoint(civ_accounts)
+    view = gateway.status(f"bulk{run}-0")
+    assert view is not None
+    assert (view["priority"], view["campaign"]) == ("bulk", f"c{run}")
+
+
+def test_a_scheduled_sms_waits_for_its_time(stack: LocalStack, gateway: GatewayClient) -> None:
+    orange = stack.simulator(OrangeSimulator)
+    message_id = f"later-{uuid.uuid4().hex[:6]}"
+    send_at = utc_now(after=timedelta(seconds=8))
+    gateway.send([{**sms(message_id, 0, "+2250799999999"), "sendAt": send_at}])
+    wait_for(lambda: gateway.status(f"{message_id}-0") is not None, "the SMS to be recorded")
+    view = gateway.status(f"{message_id}-0")
+    assert view is not None
+    assert (view["status"], view["sendAt"]) == ("accepted", send_at)
+    wait_for(
+        lambda: any(s.text == f"{message_id} 0" for s in orange.sends()),
+        "the scheduled SMS to reach Orange",
+        timeout=60,
+    )
+    [sent] = [s for s in orange.sends() if s.text == f"{message_id} 0"]
+    assert utc_now_from_epoch(sent.time) >= send_at
+
+
+def test_an_expired_sms_is_never_sent(stack: LocalStack, gateway: GatewayClient) -> None:
+    orange = stack.simulator(OrangeSimulator)
+    message_id = f"stale-{uuid.uuid4().hex[:6]}"
+    # Due after its validity ran out: it must end expired, unsent.
+    send_at = utc_now(after=timedelta(seconds=3))
+    gateway.send([{**sms(message_id, 0, "+2250799999998"), "sendAt": send_at, "validFor": 1}])
+    wait_for(
+        lambda: (gateway.status(f"{message_id}-0") or {}).get("status") == "expired",
+        "the SMS to expire",
+        timeout=60,
+    )
+    assert not any(s.text == f"{message_id} 0" for s in orange.sends())
+
+
+def utc_now_from_epoch(epoch: float) -> str:
+    return utc_text(datetime.fromtimestamp(epoch, UTC))
