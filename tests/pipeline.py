@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.core.cancelling import CampaignIndex, Canceller
 from gateway.core.dispatching import Dispatcher, Round
 from gateway.core.intake import Intake, Queued
 from gateway.core.model import utc_now
@@ -53,15 +54,20 @@ class Pipeline:
         tracker: StatusTracker | None = None,
         queue: LaneQueue | None = None,
         sender: Sender | None = None,
+        campaigns: CampaignIndex | None = None,
     ) -> None:
         """The sender as wired (`sender`), or one of `channels` and `retry`."""
         self.store = store
         self.queue = queue or MemoryLaneQueue()
         self.tracker = tracker or StatusTracker(store)
         self.sender = sender or Sender(
-            tracker=self.tracker, channels=channels or {}, retry=retry or RetryPolicy(3)
+            tracker=self.tracker,
+            channels=channels or {},
+            retry=retry or RetryPolicy(3),
+            campaigns=campaigns,
         )
-        self.intake = Intake(store=store, queue=self.queue)
+        canceller = Canceller(store=store, campaigns=campaigns) if campaigns else None
+        self.intake = Intake(store=store, queue=self.queue, canceller=canceller)
         self.wakeups = RecordedWakeups()
         self.dispatcher = Dispatcher(
             store=store,

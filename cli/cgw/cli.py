@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cgw import orange_subscription
+from cgw.cancel import cancel_campaign
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
     SENDER_FUNCTION,
@@ -139,6 +140,18 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one message's state and history")
     status.add_argument("id")
     status.set_defaults(run=_status)
+
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel messages not yet handed to the carrier",
+        description="Cancel messages by id (through the API's DELETE /messages/{id}), or a "
+        "whole campaign: every message of it still waiting ends cancelled, one queued or "
+        "claimed from now on too, and the command returns once none of them can still be sent. "
+        "Exit 1 when some could not be cancelled (already sent, unknown, still in flight).",
+    )
+    cancel.add_argument("ids", nargs="*", metavar="ID")
+    cancel.add_argument("--campaign", help="cancel every message of this campaign")
+    cancel.set_defaults(run=_cancel)
 
     orange_subscription.add_parser(commands, _endpoints)
     return parser
@@ -374,6 +387,34 @@ _SCHEDULING_FIELDS = (
     ("send at", "sendAt"),
     ("expires at", "expiresAt"),
 )
+
+
+def _cancel(args: argparse.Namespace, console: Console) -> int:
+    if bool(args.ids) == bool(args.campaign):
+        Console(stderr=True).print("give message ids or --campaign NAME (one of them)")
+        return EXIT_USAGE
+    endpoints = _endpoints(args)
+    if args.campaign:
+        summary = cancel_campaign(endpoints, args.campaign)
+        if args.json:
+            print(json.dumps(asdict(summary)))
+        else:
+            console.print(
+                f"campaign {escape(args.campaign)}: {summary.cancelled} cancelled; "
+                f"already handed to the carrier or ended: {summary.too_late or 'none'}"
+            )
+            for message_id in summary.in_flight_left:
+                console.print(f"[red]still being sent:[/] {escape(message_id)}")
+        return EXIT_FAILED if summary.in_flight_left else EXIT_OK
+    client = GatewayClient(endpoints)
+    answers = {message_id: client.cancel(message_id) for message_id in args.ids}
+    if args.json:
+        print(json.dumps({i: {"http": code, **body} for i, (code, body) in answers.items()}))
+    else:
+        for message_id, (code, body) in answers.items():
+            outcome = {200: "cancelled", 404: "unknown"}.get(code, body.get("reason", ""))
+            console.print(f"{escape(message_id)}: {body.get('status', '')} {escape(outcome)}")
+    return EXIT_OK if all(code == 200 for code, _ in answers.values()) else EXIT_FAILED
 
 
 def _status(args: argparse.Namespace, console: Console) -> int:

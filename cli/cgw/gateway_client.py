@@ -171,14 +171,25 @@ class GatewayClient:
         result: dict[str, Any] = response.json()
         return result
 
-    def _signed_headers(self, url: str) -> dict[str, str]:
-        """The deployed status route uses IAM auth: sign with the caller's credentials."""
+    def cancel(self, message_id: str) -> tuple[int, dict[str, Any]]:
+        """`DELETE /messages/{id}`: the HTTP status (200 cancelled, 404 unknown, 409 too
+        late) and the answer's JSON."""
+        url = f"{self.endpoints.api_url.rstrip('/')}/messages/{quote(message_id, safe='')}"
+        headers = self._signed_headers(url, "DELETE")
+        response = self._http.delete(url, headers=headers, timeout=TIMEOUT)
+        if response.status_code not in (200, 404, 409):
+            raise GatewayError(f"DELETE {url}: HTTP {response.status_code} {response.text[:200]}")
+        answer: dict[str, Any] = response.json() if response.content else {}
+        return response.status_code, answer
+
+    def _signed_headers(self, url: str, method: str = "GET") -> dict[str, str]:
+        """The deployed messages routes use IAM auth: sign with the caller's credentials."""
         if self.endpoints.local:
             return {}
         credentials = BotocoreSession().get_credentials()
         if credentials is None:
-            raise GatewayError("no AWS credentials to sign the status request with")
-        request = AWSRequest(method="GET", url=url)
+            raise GatewayError("no AWS credentials to sign the request with")
+        request = AWSRequest(method=method, url=url)
         SigV4Auth(credentials, "execute-api", self.endpoints.region).add_auth(request)
         return dict(request.headers.items())
 

@@ -4,6 +4,8 @@ through `mali`), a bulk backlog on one, and high and normal messages queued behi
 The order of sends is the Orange simulator's record: no timing is asserted, only who went
 before whom at the account's 5 SMS/s."""
 
+import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from cgw import cli
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from gateway.core.model import utc_now, utc_text
@@ -121,3 +124,49 @@ def test_an_expired_sms_is_never_sent(stack: LocalStack, gateway: GatewayClient)
 
 def utc_now_from_epoch(epoch: float) -> str:
     return utc_text(datetime.fromtimestamp(epoch, UTC))
+
+
+def test_a_message_cancelled_through_the_api_is_never_sent(
+    stack: LocalStack, gateway: GatewayClient
+) -> None:
+    orange = stack.simulator(OrangeSimulator)
+    message_id = f"cancel-{uuid.uuid4().hex[:6]}-0"
+    send_at = utc_now(after=timedelta(seconds=6))
+    gateway.send([{**sms(message_id.rsplit("-", 1)[0], 0, "+2250799999997"), "sendAt": send_at}])
+    wait_for(lambda: gateway.status(message_id) is not None, "the SMS to be recorded")
+    assert gateway.cancel(message_id) == (200, {"id": message_id, "status": "cancelled"})
+    code, answer = gateway.cancel(message_id)
+    assert (code, answer["status"]) == (409, "cancelled")
+    assert gateway.cancel("never-queued")[0] == 404
+    wait_for(lambda: utc_now() > send_at, "its sendAt to pass")
+    time.sleep(3)
+    assert not any(s.text.startswith(message_id.rsplit("-", 1)[0]) for s in orange.sends())
+
+
+def test_a_cancelled_campaign_sends_nothing_after_the_command_returns(
+    stack: LocalStack, gateway: GatewayClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orange = stack.simulator(OrangeSimulator)
+    run = uuid.uuid4().hex[:6]
+    campaign = f"promo{run}"
+    gateway.send(
+        [
+            sms(f"promo{run}", n, f"+22505{n:08d}", priority="bulk", campaign=campaign)
+            for n in range(BULK)
+        ]
+    )
+
+    def sent() -> int:
+        return sum(s.text.startswith(f"promo{run}") for s in orange.sends())
+
+    wait_for(lambda: sent() >= 3, "the campaign to start")
+    local_dir = ["--local-dir", str(stack.options.state_dir), "--json"]
+    assert cli.main([*local_dir, "cancel", "--campaign", campaign]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    sent_when_returned = sent()
+    assert summary["cancelled"] > 0
+    assert summary["cancelled"] + sum(summary["too_late"].values()) == BULK
+    time.sleep(3)  # several of the account's slots
+    assert sent() == sent_when_returned
+    statuses = [(gateway.status(f"promo{run}-{n}") or {}).get("status") for n in range(BULK)]
+    assert statuses.count("cancelled") == summary["cancelled"]

@@ -74,6 +74,28 @@ def test_status_of_an_unknown_message_is_404() -> None:
     assert status_app.handler(unknown, FakeLambdaContext())["statusCode"] == 404
 
 
+def test_a_message_not_yet_sent_is_cancelled_and_a_sent_one_answers_409() -> None:
+    repo = MessageRepository("messages")
+    update = StatusUpdate(Status.ACCEPTED, "2026-01-01T00:00:00.000Z", "gateway")
+    repo.create(Message.new(id="order-42", channel="sms", to="+2250700000001", update=update))
+    cancelled = status_app.handler(event("api_cancel_message.json"), FakeLambdaContext())
+    assert (cancelled["statusCode"], json.loads(cancelled["body"])) == (
+        200,
+        {"id": "order-42", "status": "cancelled"},
+    )
+    again = status_app.handler(event("api_cancel_message.json"), FakeLambdaContext())
+    assert again["statusCode"] == 409
+    assert json.loads(again["body"])["status"] == "cancelled"
+    stored_message("sent-1")
+    sent = event(
+        "api_cancel_message.json", path="/messages/sent-1", pathParameters={"id": "sent-1"}
+    )
+    answer = status_app.handler(sent, FakeLambdaContext())
+    assert (answer["statusCode"], json.loads(answer["body"])["status"]) == (409, "submitted")
+    unknown = event("api_cancel_message.json", path="/messages/nope", pathParameters={"id": "nope"})
+    assert status_app.handler(unknown, FakeLambdaContext())["statusCode"] == 404
+
+
 @pytest.fixture
 def receipt_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="receipt-token", SecretString=TOKEN)[

@@ -13,6 +13,7 @@ from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.aws.secrets import SecretStore
 from gateway.aws.threads import run_traced
 from gateway.config import dispatch_config, sender_config, table_config
+from gateway.core.cancelling import Canceller
 from gateway.core.dispatching import Dispatcher
 from gateway.core.intake import Intake
 from gateway.core.retry import RetryPolicy
@@ -115,6 +116,7 @@ def sender() -> Sender:
         tracker=tracker(),
         channels=channels,
         retry=RetryPolicy(sender_config().max_attempts, sender_config().max_hold_seconds),
+        campaigns=repository(),
     )
 
 
@@ -124,8 +126,13 @@ def queue_store() -> QueueStore:
 
 
 @cache
+def canceller() -> Canceller:
+    return Canceller(store=repository(), campaigns=repository())
+
+
+@cache
 def intake() -> Intake:
-    return Intake(store=repository(), queue=queue_store())
+    return Intake(store=repository(), queue=queue_store(), canceller=canceller())
 
 
 def dispatch_lease(lane: str) -> LeaseLock:
@@ -254,6 +261,7 @@ def reset() -> None:
         sender,
         queue_store,
         intake,
+        canceller,
         dispatch_queue,
         dispatcher,
         mm7_callbacks,

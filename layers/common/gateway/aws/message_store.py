@@ -5,6 +5,7 @@
 | message         | MSG#{id}                    | MSG                  |
 | provider ref    | REF#{provider}#{ref}        | MSG                  |
 | early receipt   | REF#{provider}#{ref}        | EARLY#{at}#{key}     |
+| campaign cancel | CAMPAIGN#{campaign}         | CANCELLED            |
 
 The provider reference is an item of the base table, written in the same transaction as the
 `submitted` state, rather than a GSI: GSIs are eventually consistent, and a receipt that
@@ -45,6 +46,9 @@ DEADLINE_SHARDS = 4
 # The sparse index of messages whose status is polled for (Orange PL), by next poll time.
 POLL_INDEX = "ByNextPoll"
 EARLY_PREFIX = "EARLY#"
+# The sparse index of messages with a campaign, and a cancelled campaign's mark.
+CAMPAIGN_INDEX = "ByCampaign"
+CANCELLED_SK = "CANCELLED"
 EARLY_RETENTION_SECONDS = 7 * 24 * 3600
 
 
@@ -162,6 +166,37 @@ class MessageRepository(TableStore):
             for page in pages:
                 for item in page.get("Items", []):
                     yield str(from_item(item)["pk"]).removeprefix("MSG#")
+
+    # ---------------------------------------------------------------- campaigns
+    def message_ids(self, campaign: str) -> Iterator[str]:
+        """The campaign's messages (the sparse index of messages with a campaign)."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            IndexName=CAMPAIGN_INDEX,
+            KeyConditionExpression="campaign = :campaign",
+            ExpressionAttributeValues=to_item({":campaign": campaign}),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield str(from_item(item)["pk"]).removeprefix("MSG#")
+
+    def mark_cancelled(self, campaign: str, at: str) -> None:
+        item = {
+            "pk": f"CAMPAIGN#{campaign}",
+            "sk": CANCELLED_SK,
+            "cancelledAt": at,
+            "expiresAt": epoch_seconds(at) + RETENTION_SECONDS,
+        }
+        self._client.put_item(TableName=self._table, Item=to_item(item))
+
+    def cancelled(self, campaign: str) -> bool:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"CAMPAIGN#{campaign}", "sk": CANCELLED_SK}),
+            ConsistentRead=True,
+        )
+        return "Item" in response
 
     def due_polls(self, now: str, limit: int) -> list[tuple[str, str, int]]:
         """(id, provider reference, polls so far) of the messages due a poll, oldest first."""

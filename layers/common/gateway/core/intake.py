@@ -11,6 +11,7 @@ crash between the two writes leaves nothing behind.
 
 from dataclasses import dataclass
 
+from gateway.core.cancelling import CAMPAIGN_REASON, Canceller
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
 from gateway.core.sending import Admission, Delivery, Result, queue_entry, scheduling
@@ -29,9 +30,12 @@ class Queued:
 
 
 class Intake:
-    def __init__(self, *, store: MessageStore, queue: LaneQueue) -> None:
+    def __init__(
+        self, *, store: MessageStore, queue: LaneQueue, canceller: Canceller | None = None
+    ) -> None:
         self._store = store
         self._queue = queue
+        self._canceller = canceller
 
     def receive(self, delivery: Delivery, admission: Admission) -> Queued:
         # Thread-local: log lines of this request carry its id.
@@ -57,6 +61,8 @@ class Intake:
                 logger.info("send request already handled", status=stored and stored.status)
                 return Queued(Result.DUPLICATE)
             message, result = stored, Result.DUPLICATE  # still waiting: back in its lane
+        if self._campaign_cancelled(message):
+            return Queued(Result.CANCELLED)
         entry = queue_entry(message, prepared.lane)
         now = utc_now()
         if message.send_at is not None and message.send_at > now:
@@ -67,6 +73,17 @@ class Intake:
         metrics.add_metric(name="Queued", unit="Count", value=1)
         logger.info("message queued", lane=prepared.lane, priority=message.priority)
         return Queued(result, prepared.lane)
+
+    def _campaign_cancelled(self, message: Message) -> bool:
+        """Its campaign was cancelled: cancel it here. Written first, read second (the
+        canceller marks the campaign first, then reads its messages), so that a message
+        queued during a campaign's cancel is seen by one side or the other."""
+        if not (message.campaign and self._canceller):
+            return False
+        if not self._canceller.campaign_cancelled(message.campaign):
+            return False
+        self._canceller.cancel(message.id, CAMPAIGN_REASON)
+        return True
 
     def _refuse(self, admission: Admission) -> Result:
         reason = str(admission.invalid)

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from gateway.core.cancelling import CAMPAIGN_REASON, CampaignIndex
 from gateway.core.carrier_errors import AccountBlocked, CarrierError, OutcomeUnknown, Rejected
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now, utc_text
@@ -49,6 +50,7 @@ class Result(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
     LATER = "later"  # nothing was sent: the message waits in its lane again
     DUPLICATE = "duplicate"
 
@@ -142,10 +144,12 @@ class Sender:
         tracker: StatusTracker,
         channels: Mapping[str, Channel[Any]],
         retry: RetryPolicy,
+        campaigns: CampaignIndex | None = None,
     ) -> None:
         self._tracker = tracker
         self._channels = channels
         self._retry = retry
+        self._campaigns = campaigns
 
     def admit(self, body: str, fallback_id: str) -> Admission:
         """Read a request once: its id, its lane (requests for different carrier accounts never
@@ -166,10 +170,9 @@ class Sender:
         """Hand a claimed message (its send mark set) to its carrier and record what came of
         it; `Later` when nothing was sent and it is to wait in its lane again."""
         logger.thread_safe_append_keys(correlation_id=claimed.id)
-        now = utc_now()
-        if claimed.expires_at is not None and claimed.expires_at <= now:
-            reason = f"not handed to the carrier within its validity (expired {claimed.expires_at})"
-            return self._finish(claimed.id, Status.EXPIRED, reason, Result.EXPIRED)
+        ended = self._ended_unsent(claimed)
+        if ended is not None:
+            return ended
         admission = self.admit(claimed.request or "", claimed.id)
         if admission.prepared is None:
             # Valid when queued: the gateway's configuration changed since (a channel removed).
@@ -195,6 +198,16 @@ class Sender:
         metrics.add_metric(name="Sent", unit="Count", value=1)
         logger.info("message submitted", channel=prepared.channel, provider=prepared.provider)
         return Result.SUBMITTED
+
+    def _ended_unsent(self, claimed: Message) -> Result | None:
+        """How a claimed message ends without a send (its validity ran out, its campaign was
+        cancelled); None when it is to be sent."""
+        if claimed.expires_at is not None and claimed.expires_at <= utc_now():
+            reason = f"not handed to the carrier within its validity (expired {claimed.expires_at})"
+            return self._finish(claimed.id, Status.EXPIRED, reason, Result.EXPIRED)
+        if claimed.campaign and self._campaigns and self._campaigns.cancelled(claimed.campaign):
+            return self._finish(claimed.id, Status.CANCELLED, CAMPAIGN_REASON, Result.CANCELLED)
+        return None
 
     def _channel(self, request: SendRequest) -> Channel[Any]:
         channel = self._channels.get(request.channel)

@@ -1,0 +1,153 @@
+"""Cancelling: by id and by campaign; the send mark decides every race with a dispatcher."""
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from gateway.core.cancelling import Cancel, Canceller
+from gateway.core.send_request import SmsRequest
+from gateway.core.sending import Prepared, Result
+from gateway.core.status import Status
+from tests.fakes import MemoryMessageStore
+from tests.pipeline import Pipeline, in_turn
+
+LANE = "orange-sms:a"
+
+
+class Accepting:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def prepare(self, request: SmsRequest) -> Prepared[str]:
+        return Prepared(
+            channel="sms", to=request.to, provider="orange", lane=LANE, route=request.id or ""
+        )
+
+    def send(self, prepared: Prepared[str], max_wait: float) -> str:
+        self.sent.append(prepared.route)
+        return f"ref-{prepared.route}"
+
+
+def sms(message_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": message_id, "channel": "sms", "to": "+2250700000001", "text": "x", **fields}
+
+
+@pytest.fixture
+def channel() -> Accepting:
+    return Accepting()
+
+
+@pytest.fixture
+def store() -> MemoryMessageStore:
+    return MemoryMessageStore()
+
+
+@pytest.fixture
+def pipeline(store: MemoryMessageStore, channel: Accepting) -> Pipeline:
+    return Pipeline(store=store, channels={"sms": channel}, campaigns=store)
+
+
+@pytest.fixture
+def canceller(store: MemoryMessageStore) -> Canceller:
+    return Canceller(store=store, campaigns=store, sleep=lambda _: None)
+
+
+def test_a_waiting_message_is_cancelled_and_never_sent(
+    pipeline: Pipeline, canceller: Canceller, channel: Accepting
+) -> None:
+    pipeline.queue_request(sms("m-1"))
+    result = canceller.cancel("m-1")
+    assert result.outcome is Cancel.CANCELLED
+    assert result.message is not None
+    assert (result.message.status, result.message.progress.reason) == (
+        Status.CANCELLED,
+        "cancelled by an operator",
+    )
+    assert pipeline.dispatch(LANE).outcomes == {"m-1": Result.DUPLICATE}
+    assert channel.sent == []
+
+
+def test_a_sent_message_or_an_unknown_id_cannot_be_cancelled(
+    pipeline: Pipeline, canceller: Canceller
+) -> None:
+    assert pipeline.deliver(sms("m-1")) is Result.SUBMITTED
+    sent = canceller.cancel("m-1")
+    assert sent.outcome is Cancel.TOO_LATE
+    assert sent.message is not None
+    assert sent.message.status is Status.SUBMITTED
+    assert canceller.cancel("nope").outcome is Cancel.NOT_FOUND
+
+
+def test_a_message_being_sent_is_not_cancelled(
+    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore
+) -> None:
+    pipeline.queue_request(sms("m-1"))
+    store.claim("m-1", "2026-12-03T10:00:00.000Z", "2026-12-03T10:00:40.000Z")
+    assert canceller.cancel("m-1").outcome is Cancel.IN_FLIGHT
+    stored = store.get("m-1")
+    assert stored is not None
+    assert stored.status is Status.ACCEPTED
+
+
+def test_the_send_mark_decides_a_race_with_a_dispatcher(
+    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore, channel: Accepting
+) -> None:
+    """The dispatcher claims between the canceller's read and its write: the write loses,
+    reads again, and finds the message being sent."""
+    pipeline.queue_request(sms("m-1"))
+    save = store.save
+
+    def claim_first(before: Any, after: Any) -> bool:
+        store.claim("m-1", "2026-12-03T10:00:00.000Z", "2026-12-03T10:00:40.000Z")
+        store.save = save  # type: ignore[method-assign]
+        return save(before, after)
+
+    store.save = claim_first  # type: ignore[method-assign]
+    assert canceller.cancel("m-1").outcome is Cancel.IN_FLIGHT
+
+
+def test_a_campaign_is_cancelled_whole_and_what_comes_later_too(
+    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore, channel: Accepting
+) -> None:
+    assert pipeline.deliver(sms("sent", campaign="spring")) is Result.SUBMITTED
+    for n in range(5):
+        pipeline.queue_request(sms(f"w{n}", campaign="spring"), sqs_id=str(n))
+    pipeline.queue_request(sms("other", campaign="autumn"), sqs_id="o")
+    # One is being sent when the command runs; its send settles meanwhile (it comes back).
+    store.claim("w0", "2026-12-03T10:00:00.000Z", "2026-12-03T10:00:40.000Z")
+
+    def settle(_: float) -> None:
+        claimed = store.get("w0")
+        assert claimed is not None
+        store.messages["w0"] = replace(claimed, send_started_at=None)
+
+    canceller = Canceller(store=store, campaigns=store, sleep=settle)
+    summary = canceller.cancel_campaign("spring", in_turn)
+    assert (summary.cancelled, summary.too_late, summary.in_flight_left) == (
+        5,
+        {"submitted": 1},
+        [],
+    )
+    # Queued after the command: cancelled at intake. Claimed after it: cancelled, unsent.
+    pipeline.queue_request(sms("late", campaign="spring"), sqs_id="late")
+    late = store.get("late")
+    assert late is not None
+    assert late.status is Status.CANCELLED
+    assert pipeline.dispatch(LANE).outcomes == {
+        "other": Result.SUBMITTED,
+        **{f"w{n}": Result.DUPLICATE for n in range(5)},
+    }
+    assert channel.sent == ["sent", "other"]
+
+
+def test_a_campaign_message_claimed_after_the_cancel_is_not_sent(
+    pipeline: Pipeline, store: MemoryMessageStore, channel: Accepting
+) -> None:
+    pipeline.queue_request(sms("m-1", campaign="spring"))
+    store.mark_cancelled("spring", "2026-12-03T10:00:00.000Z")
+    assert pipeline.dispatch(LANE).outcomes == {"m-1": Result.CANCELLED}
+    assert channel.sent == []
+    stored = store.get("m-1")
+    assert stored is not None
+    assert (stored.status, stored.send_started_at) == (Status.CANCELLED, None)
