@@ -29,6 +29,7 @@ from bench import (
     reliability,
     sender_throughput,
     sms_footprint,
+    traffic_shaping,
 )
 from bench.report import render
 
@@ -42,6 +43,7 @@ type Benchmark = Callable[[bool, Mapping[str, Any]], dict[str, Any]]
 BENCHMARKS: dict[str, Benchmark] = {
     "mm7_parse": lambda quick, _: mm7_parse.run(),  # already takes a few seconds
     "sender_throughput": lambda quick, _: sender_throughput.run(quick),
+    "traffic_shaping": lambda quick, _: traffic_shaping.run(quick),
     "reliability": lambda quick, _: reliability.run(quick),
     "receipt_storm": lambda quick, _: receipt_storm.run(quick),
     "cold_import": lambda quick, _: cold_import.run(quick),

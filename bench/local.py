@@ -18,12 +18,14 @@ from moto.core.model_instances import model_data
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from infra.local.stack import LocalStack, LocalStackOptions
-from infra.simulators.orange import OrangeSimulator
+from infra.simulators.orange import NetworkDelay, OrangeSimulator
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 # Mali through its own Orange account ("mali"), Côte d'Ivoire through "default".
 MALI_ACCOUNT = {"OrangeCountryAccounts": "MLI=mali"}
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "rejected", "failed", "unknown"})
+FINAL_STATUSES = frozenset(
+    {"delivered", "undelivered", "rejected", "failed", "unknown", "expired", "cancelled"}
+)
 POLL_SECONDS = 0.5
 MOTO_FORGET_SECONDS = 2.0
 EXPIRER_POLL_SECONDS = 0.1  # "every N sends" within a send or so at 5-10 SMS/s
@@ -60,6 +62,7 @@ def local_stack(
     overrides: Mapping[str, str] | None = None,
     visibility_timeout: int | None = None,
     schedule_speedup: float = LocalStackOptions.schedule_speedup,
+    carrier_network: NetworkDelay | None = None,
 ) -> Iterator[LocalStack]:
     """A fresh local stack (free ports, its own state directory and stack name)."""
     with TemporaryDirectory(prefix=f"cgw-{label}-") as state_dir:
@@ -73,6 +76,7 @@ def local_stack(
             parameter_overrides=dict(overrides or {}),
             visibility_timeout=visibility_timeout,
             schedule_speedup=schedule_speedup,
+            carrier_network=carrier_network,
             # No reader of the bus here: the events are published, nothing queues them.
             events_queue=False,
         )

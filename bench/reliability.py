@@ -3,10 +3,14 @@ Orange simulator answers some sends with 500s, resets, 403 code 53 bursts and an
 the gateway's read timeout, every token expires every few hundred sends, and SQS redelivers
 messages still being processed (a visibility timeout shorter than a slow batch).
 
-The run ends when the send queue is empty and every receipt was pushed, then checks:
-every message has a final status (or `unknown`), every `unknown` and `failed` has a reason,
-no SMS was sent twice (the simulator's counter and its send records), a `delivered` message
-was sent, nothing is left in the send queue, and every request on the dead-letter queue
+The requests carry every priority in turn; every 10th has a validity of a few seconds (many of
+those end `expired`), and every 10th other belongs to a campaign that is cancelled a few
+seconds into the run (those not yet sent end `cancelled`).
+
+The run ends when every message is final, then checks: every message has a final status (or
+`unknown`), every `unknown` and `failed` has a reason, no SMS was sent twice (the simulator's
+counter and its send records), a `delivered` message was sent, an `expired` or `cancelled` one
+never was, nothing is left in the send queue, and every request on the dead-letter queue
 belongs to a message that ended `failed` with a reason. `violations` lists what did not hold.
 
 `make reliability` (`python -m bench --only reliability`) runs 1,000 SMS and exits 1 on a
@@ -34,6 +38,8 @@ from bench.local import (
     settle,
     sms_requests,
 )
+from cgw.cancel import cancel_campaign
+from cgw.endpoints import from_local_dict
 from gateway.carrier_http import READ_TIMEOUT
 from infra.local.stack import LocalStack
 from infra.simulators.orange import FaultPlan, OrangeSimulator, Stats
@@ -51,7 +57,12 @@ DEFAULT_FAULTS = FaultPlan(
 # is still being worked on.
 VISIBILITY_TIMEOUT = 15
 STATUS_SECONDS = 120.0
-NEEDS_REASON = frozenset({"unknown", "failed"})
+NEEDS_REASON = frozenset({"unknown", "failed", "expired", "cancelled"})
+NEVER_SENT = frozenset({"expired", "cancelled"})
+PRIORITIES = ("high", "normal", "bulk")
+SHORT_VALIDITY_SECONDS = 3
+CANCELLED_CAMPAIGN = "reliability-cancelled"
+CANCEL_AFTER_SECONDS = 4.0
 
 logger = logging.getLogger(__name__)
 
@@ -116,16 +127,20 @@ def run_reliability(plan: ReliabilityPlan) -> ReliabilityReport:
         "reliability", overrides=MALI_ACCOUNT, visibility_timeout=plan.visibility_timeout
     ) as stack:
         orange = stack.simulator(OrangeSimulator)
-        requests_ = sms_requests("reliability", (CIV, MLI), plan.messages // 2)
+        requests_ = _scheduled(sms_requests("reliability", (CIV, MLI), plan.messages // 2))
         logger.info("reliability: %d SMS, faults %s", len(requests_), plan.faults)
         started = time.monotonic()
         orange.set_faults(plan.faults, seed=plan.seed)  # seeded: a run can be replayed
+        ids = [r["id"] for r in requests_]
         with TokenExpirer(orange, every=plan.token_expiry_interval()) as expirer:
             gateway_client(stack).send(requests_)
-            settle(stack, plan.settle_seconds)
+            time.sleep(CANCEL_AFTER_SECONDS)
+            cancel_campaign(from_local_dict(stack.endpoints), CANCELLED_CAMPAIGN)
+            final_views(gateway_client(stack), ids, plan.settle_seconds)
+            settle(stack, STATUS_SECONDS)
         orange.set_faults(None)
         elapsed = time.monotonic() - started
-        views = final_views(gateway_client(stack), [r["id"] for r in requests_], STATUS_SECONDS)
+        views = final_views(gateway_client(stack), ids, STATUS_SECONDS)
         dead_letter_ids = _dead_letter_ids(stack)
         return ReliabilityReport(
             plan=plan,
@@ -143,6 +158,20 @@ def run_reliability(plan: ReliabilityPlan) -> ReliabilityReport:
             dead_letters=Counter(_status(views.get(i)) for i in dead_letter_ids),
             violations=_violations(stack, orange, requests_, views, dead_letter_ids),
         )
+
+
+def _scheduled(requests_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Priorities in turn, a short validity on every 10th, the cancelled campaign on every
+    10th other."""
+    scheduled = []
+    for index, request in enumerate(requests_):
+        extra: dict[str, Any] = {"priority": PRIORITIES[index % len(PRIORITIES)]}
+        if index % 10 == 3:
+            extra["validFor"] = SHORT_VALIDITY_SECONDS
+        if index % 10 == 7:
+            extra["campaign"] = CANCELLED_CAMPAIGN
+        scheduled.append({**request, **extra})
+    return scheduled
 
 
 def _violations(
@@ -181,11 +210,19 @@ def _send_violations(
     if (duplicates := orange.stats()["duplicate_sends"]) > 0:
         violations.append(f"the simulator counted {duplicates} duplicate sends")
     sent_texts = {text for _, text in sends}
-    return violations + [
-        f"{r['id']}: delivered but never sent"
-        for r in requests_
-        if _status(views.get(r["id"])) == "delivered" and r["text"] not in sent_texts
-    ]
+    return (
+        violations
+        + [
+            f"{r['id']}: delivered but never sent"
+            for r in requests_
+            if _status(views.get(r["id"])) == "delivered" and r["text"] not in sent_texts
+        ]
+        + [
+            f"{r['id']}: {_status(views.get(r['id']))} but sent"
+            for r in requests_
+            if _status(views.get(r["id"])) in NEVER_SENT and r["text"] in sent_texts
+        ]
+    )
 
 
 def _queue_violations(

@@ -41,6 +41,7 @@ from infra.local.triggers.custom_resources import CustomResources, api_urls, rea
 from infra.local.triggers.scheduler import Scheduler, build_schedules
 from infra.local.triggers.sqs import SqsPoller, SqsSource
 from infra.local.triggers.streams import StreamPoller, StreamSource
+from infra.simulators._network import NetworkDelay
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class LocalStackOptions:
     # Every event on the bus also on a queue (events_queue_url). Off for load runs with no
     # reader: moto's SQS scans the whole queue on each send, so an unread queue slows it down.
     events_queue: bool = True
+    # The network between the gateway and the carrier simulators the stack starts: each
+    # request they serve is delayed both ways (e.g. NetworkDelay.realistic()). None: loopback.
+    carrier_network: NetworkDelay | None = None
 
 
 def route_bus_to_queue(clients: AwsClients, bus: str) -> str:
@@ -344,7 +348,7 @@ class LocalStack:
                 )
             else:
                 simulator = self._simulators[carrier.name] = carrier.start_simulator(
-                    self.options.host
+                    self.options.host, self.options.carrier_network
                 )
                 carrier_url = simulator.url
                 logger.info(

@@ -2,8 +2,8 @@
 
 Each simulator's `main` takes a parser from `parser()` (--host, --port), adds its own
 options, each named (`dest`) after the constructor argument it sets, and hands it to
-`serve()`, which adds --seed, builds the simulator from the options, serves it until
-SIGINT or SIGTERM, then stops it and returns the exit status.
+`serve()`, which adds --seed and --network, builds the simulator from the options, serves it
+until SIGINT or SIGTERM, then stops it and returns the exit status.
 """
 
 import argparse
@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Protocol
+
+from infra.simulators._network import NetworkDelay
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -39,12 +41,19 @@ def serve(
     log: logging.Logger,
     name: str,
 ) -> int:
-    """Parse `argv` (with --seed, every simulator's last option), build the simulator with the
-    options other than --host and --port as keyword arguments, serve it on --host and --port
-    until SIGINT or SIGTERM, then stop it cleanly."""
+    """Parse `argv` (with --seed and --network, every simulator's last options), build the
+    simulator with the options other than --host and --port as keyword arguments, serve it on
+    --host and --port until SIGINT or SIGTERM, then stop it cleanly."""
     parser.add_argument("--seed", type=int, help="fault injection RNG seed")
+    parser.add_argument(
+        "--network",
+        choices=["off", "realistic"],
+        default="off",
+        help="delay each request both ways: realistic is 60 ms ± 25 ms, 1%% 300 ms more",
+    )
     options = vars(parser.parse_args(argv))
     host, port = options.pop("host"), options.pop("port")
+    options["network"] = NetworkDelay.realistic() if options["network"] == "realistic" else None
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     simulator = simulator_class(**options)
     simulator.start(host, port)

@@ -33,6 +33,11 @@ other than 1000 will trigger a retry"), then given up.
 in the deliver seed's shape (multipart/related, start="<soap-start>", the content a
 multipart/mixed: by default a small GIF and a text part), and returns the VASP's answer.
 
+With a `network` (a `NetworkDelay`, e.g. `NetworkDelay.realistic()`; `set_network` changes
+it), every request but the control endpoints is delayed on its way in and again on its way
+out; `network_stats()` tells the delays applied. The simulator's own posts (reports,
+DeliverReqs) are not delayed.
+
 Control endpoints for tests, without authentication:
 
     POST /_sim/deliver   {"sender", "recipient"?, "subject"?, "parts"?: [{"content_type",
@@ -100,6 +105,7 @@ from infra.simulators._mm7_wire import (
     related,
     submit_response,
 )
+from infra.simulators._network import NetworkDelay, NetworkStats
 from infra.simulators._push import Push, Pusher, http_200, post
 from infra.simulators._simulator import SimulatorBase, zero_counts
 
@@ -119,6 +125,8 @@ __all__ = [
     "FaultPlan",
     "Framing",
     "MmscSimulator",
+    "NetworkDelay",
+    "NetworkStats",
     "ReportRecord",
     "ReportStep",
     "Stats",
@@ -337,6 +345,7 @@ class MmscSimulator(SimulatorBase):
         namespace: str = DEFAULT_NAMESPACE,
         mm7_version: str = DEFAULT_VERSION,
         seed: int | None = None,
+        network: NetworkDelay | None = None,
     ) -> None:
         self._credentials = (username, password)
         self._report_delay = report_delay
@@ -346,7 +355,9 @@ class MmscSimulator(SimulatorBase):
         self._version = mm7_version
 
         self._pusher = Pusher(judge=_report_acknowledged, timeout=POST_TIMEOUT)
-        super().__init__(title="mmsc simulator", log=logger, seed=seed, pusher=self._pusher)
+        super().__init__(
+            title="mmsc simulator", log=logger, seed=seed, pusher=self._pusher, network=network
+        )
         self._counts = zero_counts(_Counts)
         self._transactions = _FIRST_TRANSACTION
         self._submits: list[SubmitRecord] = []

@@ -19,6 +19,11 @@ and, without authentication, control endpoints for tests:
     GET  /_sim/sends           every accepted send
     GET  /_sim/subscriptions   every receipt subscription (see `SubscriptionRecord`)
 
+With a `network` (a `NetworkDelay`, e.g. `NetworkDelay.realistic()`; `set_network` changes
+it), every request but the control endpoints is delayed on its way in and again on its way
+out, so a send is counted in the rate window when it arrives, as at Orange;
+`network_stats()` tells the delays applied.
+
 Delivery receipts are POSTed to the sending account's notify URL `receipt_delay` seconds
 after a send, one per status, in order, `RECEIPT_GAP_SECONDS` apart. The recipient's last
 two digits choose the outcome (`RECEIPT_OUTCOMES`):
@@ -74,6 +79,7 @@ from werkzeug.wrappers import Request, Response
 from infra.simulators import _cli
 from infra.simulators._faults import Fault, FaultPlan
 from infra.simulators._http import drop_connection, json_response, mask_number
+from infra.simulators._network import NetworkDelay, NetworkStats
 from infra.simulators._oauth import TokenIssuer
 from infra.simulators._orange_admin import (
     INSUFFICIENT_BALANCE,
@@ -116,6 +122,8 @@ __all__ = [
     "DEFAULT_OUTCOME",
     "RECEIPT_OUTCOMES",
     "FaultPlan",
+    "NetworkDelay",
+    "NetworkStats",
     "OrangeSimulator",
     "PushResult",
     "SendRecord",
@@ -270,6 +278,7 @@ class OrangeSimulator(SimulatorBase):
         contracts_shape: Literal["mea", "mali"] = "mea",
         initial_units: Mapping[str, int] = DEFAULT_UNITS,
         seed: int | None = None,
+        network: NetworkDelay | None = None,
     ) -> None:
         if any(not _SENDER_NAME.fullmatch(name) for name in allowed_sender_names):
             raise ValueError("sender names are 1-11 letters, digits or spaces")
@@ -286,7 +295,9 @@ class OrangeSimulator(SimulatorBase):
         self._contracts_shape = contracts_shape
 
         self._pusher = Pusher()
-        super().__init__(title="orange simulator", log=logger, seed=seed, pusher=self._pusher)
+        super().__init__(
+            title="orange simulator", log=logger, seed=seed, pusher=self._pusher, network=network
+        )
         self._limiter = SlidingWindowLimiter(rate_per_second)
         self._counts = zero_counts(_Counts)
         self._sends: list[SendRecord] = []

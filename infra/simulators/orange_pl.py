@@ -14,6 +14,10 @@ and, without authentication, control endpoints for tests:
     POST /_sim/reset-limit     the call counter starts again from 0
     GET  /_sim/stats           counters (see `Stats`)
 
+With a `network` (a `NetworkDelay`, e.g. `NetworkDelay.realistic()`; `set_network` changes
+it), every request but the control endpoints is delayed on its way in and again on its way
+out, so a status call is counted when it arrives; `network_stats()` tells the delays applied.
+
 A message's status moves one step along its script with each poll and then stays on the
 last step. `register(id)` gives a message the script its id's prefix chooses
 (`SCRIPTS_BY_PREFIX`), else `DEFAULT_SCRIPT`:
@@ -56,6 +60,7 @@ from werkzeug.wrappers import Request, Response
 from infra.simulators import _cli
 from infra.simulators._faults import Fault, FaultPlan
 from infra.simulators._http import drop_connection, json_response
+from infra.simulators._network import NetworkDelay, NetworkStats
 from infra.simulators._oauth import TokenIssuer
 from infra.simulators._orange_wire import (
     internal_error,
@@ -75,6 +80,8 @@ __all__ = [
     "SCRIPTS_BY_PREFIX",
     "STATUSES",
     "FaultPlan",
+    "NetworkDelay",
+    "NetworkStats",
     "OrangePlSimulator",
     "Stats",
     "script_for",
@@ -191,12 +198,13 @@ class OrangePlSimulator(SimulatorBase):
         token_lifetime: int = 3600,
         limit: int | None = None,
         seed: int | None = None,
+        network: NetworkDelay | None = None,
     ) -> None:
         if limit is not None and limit < 0:
             raise ValueError("limit must not be negative")
         self._tokens = TokenIssuer({client_id: client_secret}, lifetime=token_lifetime)
         self._limit = limit
-        super().__init__(title="orange pl simulator", log=logger, seed=seed)
+        super().__init__(title="orange pl simulator", log=logger, seed=seed, network=network)
         self._counts = zero_counts(_Counts)
         self._messages: dict[str, _Message] = {}
         self._used = 0

@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Literal
@@ -21,7 +22,13 @@ from gateway.mm7 import (
     parse_request,
     reply,
 )
-from infra.simulators.mmsc import DEFAULT_PARTS, ContentPart, FaultPlan, MmscSimulator
+from infra.simulators.mmsc import (
+    DEFAULT_PARTS,
+    ContentPart,
+    FaultPlan,
+    MmscSimulator,
+    NetworkDelay,
+)
 from tests.integration.simulator_support import (
     TIMEOUT,
     Endpoint,
@@ -656,6 +663,71 @@ def test_seeded_faults_replay_identically(make_sim: MakeSim) -> None:
 
     assert first == run()
     assert set(first) == {200, 500}
+
+
+# -- network -------------------------------------------------------------------
+
+# A timer may wake a hair early, and submit records are stamped by the wall clock.
+SLACK = 0.002
+
+
+def timed[T](call: Callable[[], T]) -> tuple[T, float]:
+    """What `call` returns, and the seconds it took, as the client sees them."""
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_a_network_delays_each_submit_both_ways(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=50, jitter_ms=0))
+
+    fired = time.time()
+    response, seconds = timed(lambda: post_submit(sim))
+    answered = time.time()
+    refused, refused_seconds = timed(lambda: post_submit(sim, auth=("local-vasp", "wrong")))
+
+    assert (response.status_code, refused.status_code) == (200, 401)
+    # Two one-way delays per call, whatever the answer.
+    assert 0.1 - SLACK <= seconds < 1.0
+    assert 0.1 - SLACK <= refused_seconds < 1.0
+    [record] = sim.submits()
+    assert record.time - fired >= 0.05 - SLACK  # recorded once it had arrived
+    assert answered - record.time >= 0.05 - SLACK  # and answered a trip later
+    stats = sim.network_stats()
+    assert (stats["calls"], stats["delays"], stats["total_delay_ms"]) == (2, 4, 200.0)
+
+
+def test_set_network_at_run_time_and_off_again(sim: MmscSimulator) -> None:
+    sim.set_network(NetworkDelay(mean_ms=30, jitter_ms=10, seed=3))
+    _, delayed = timed(lambda: post_submit(sim))
+    sim.set_network(None)
+    response, undelayed = timed(lambda: post_submit(sim))
+
+    assert response.status_code == 200
+    assert delayed >= 2 * 0.02 - SLACK
+    assert undelayed < 1.0
+    stats = sim.network_stats()
+    assert (stats["network"], stats["calls"], stats["delays"]) == (None, 1, 2)
+    assert stats["min_delay_ms"] is not None
+    assert stats["max_delay_ms"] is not None
+    assert 20 <= stats["min_delay_ms"] <= stats["max_delay_ms"] <= 40
+
+
+def test_the_control_endpoints_are_never_delayed(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=1000))
+    calls: list[Callable[[], requests.Response]] = [
+        lambda: requests.get(f"{sim.url}/_sim/stats", timeout=TIMEOUT),
+        lambda: requests.get(f"{sim.url}/_sim/submits", timeout=TIMEOUT),
+        lambda: requests.get(f"{sim.url}/_sim/reports", timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/faults", json={}, timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/deliver", json={"sender": "1"}, timeout=TIMEOUT),
+    ]
+
+    for call in calls:
+        _, seconds = timed(call)
+        assert seconds < 1.0  # a single trip would take 1 s
+
+    assert sim.network_stats()["calls"] == 0
 
 
 # -- command line --------------------------------------------------------------

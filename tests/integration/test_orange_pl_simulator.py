@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from infra.simulators.orange_pl import FaultPlan, OrangePlSimulator
+from infra.simulators.orange_pl import FaultPlan, NetworkDelay, OrangePlSimulator
 from tests.integration import simulator_support
 from tests.integration.simulator_support import (
     TIMEOUT,
@@ -371,6 +371,64 @@ def test_stats_over_http(sim: OrangePlSimulator) -> None:
         "rejected_53": 0,
         "faults_injected": 0,
     }
+
+
+# -- network -------------------------------------------------------------------
+
+# A timer may wake a hair early.
+SLACK = 0.002
+
+
+def timed[T](call: Callable[[], T]) -> tuple[T, float]:
+    """What `call` returns, and the seconds it took, as the client sees them."""
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_a_network_delays_the_token_and_status_calls_both_ways(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=50, jitter_ms=0))
+
+    token, token_seconds = timed(lambda: request_token(sim))
+    status, status_seconds = timed(lambda: status_call(sim, bearer_of(token), "retrieved-1"))
+
+    assert (token.status_code, status.json()) == (200, {"status": "Success"})
+    # Two one-way delays per call: the way in and the way out.
+    assert 0.1 - SLACK <= token_seconds < 1.0
+    assert 0.1 - SLACK <= status_seconds < 1.0
+    stats = sim.network_stats()
+    assert (stats["calls"], stats["delays"], stats["mean_delay_ms"]) == (2, 4, 50.0)
+
+
+def test_set_network_none_answers_at_once_again(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=150))
+    headers = bearer(sim)
+
+    sim.set_network(None)
+    response, seconds = timed(lambda: status_call(sim, headers))
+
+    assert response.status_code == 200
+    assert seconds < 0.3  # what the network alone added
+    stats = sim.network_stats()
+    assert (stats["network"], stats["calls"], stats["delays"]) == (None, 1, 2)
+
+
+def test_the_control_endpoints_are_never_delayed(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=1000))
+    calls: list[Callable[[], requests.Response]] = [
+        lambda: requests.get(f"{sim.url}/_sim/stats", timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/messages", json={"id": "m-1"}, timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/faults", json={}, timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/expire-tokens", timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/reset-limit", timeout=TIMEOUT),
+    ]
+
+    for call in calls:
+        response, seconds = timed(call)
+        assert response.status_code in (200, 201)
+        assert seconds < 1.0  # a single trip would take 1 s
+
+    assert sim.network_stats()["calls"] == 0
 
 
 # -- errors and the command line -----------------------------------------------

@@ -1,10 +1,13 @@
 """The Orange SMS API simulator over real HTTP on loopback."""
 
+import random
 import signal
+import statistics
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +16,7 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from gateway.orange.admin import OrangeAdmin
-from infra.simulators.orange import FaultPlan, OrangeSimulator
+from infra.simulators.orange import FaultPlan, NetworkDelay, OrangeSimulator
 from tests.integration import simulator_support
 from tests.integration.simulator_support import (
     TIMEOUT,
@@ -845,6 +848,191 @@ def test_a_seed_given_with_the_faults_replays_them_and_they_are_counted(
     assert sim.faults_injected() == {"http_500": 2 * first.count(500)}
 
 
+# -- network -------------------------------------------------------------------
+
+# A timer may wake a hair early, and send records are stamped by the wall clock.
+SLACK = 0.002
+
+
+def timed[T](call: Callable[[], T]) -> tuple[T, float]:
+    """What `call` returns, and the seconds it took, as the client sees them."""
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def wait_for_delayed_calls(sim: OrangeSimulator, calls: int) -> None:
+    """Wait until `calls` requests have started their way in."""
+    deadline = time.monotonic() + TIMEOUT
+    while sim.network_stats()["calls"] < calls:
+        assert time.monotonic() < deadline, "no request reached the network"
+        time.sleep(0.005)
+
+
+def test_a_realistic_network_is_60_ms_give_or_take_25_and_1_percent_300_ms_slower() -> None:
+    network = NetworkDelay.realistic(seed=1)
+    rng = random.Random(network.seed)  # noqa: S311 - delays, not secrets
+
+    draws = [network.draw(rng) for _ in range(20_000)]
+
+    fast = [delay for delay, slow in draws if not slow]
+    slow = [delay for delay, slow in draws if slow]
+    assert (network.mean_ms, network.jitter_ms, network.slow_extra_ms) == (60, 25, 300)
+    assert 35 <= min(fast) < max(fast) <= 85
+    assert abs(statistics.fmean(fast) - 60) < 1
+    assert all(335 <= delay <= 385 for delay in slow)
+    assert 0.005 < len(slow) / len(draws) < 0.015
+
+
+def test_a_jitter_larger_than_the_mean_never_gives_a_negative_delay() -> None:
+    network = NetworkDelay(mean_ms=5, jitter_ms=20)
+    rng = random.Random(network.seed)  # noqa: S311 - delays, not secrets
+
+    delays = [network.draw(rng)[0] for _ in range(1000)]
+
+    assert min(delays) == 0.0
+    assert max(delays) <= 25
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"mean_ms": -1}, {"jitter_ms": -1}, {"slow_extra_ms": -1}, {"slow_share": 1.5}],
+    ids=["mean", "jitter", "slow-extra", "slow-share"],
+)
+def test_invalid_networks_are_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        NetworkDelay(**fields)
+
+
+def test_a_network_delays_each_call_both_ways(make_sim: MakeSim) -> None:
+    sim = make_sim(rate_per_second=1000, network=NetworkDelay(mean_ms=50, jitter_ms=0))
+
+    token, token_seconds = timed(lambda: request_token(sim))
+    fired = time.time()
+    response, send_seconds = timed(lambda: send(sim, bearer_of(token)))
+    answered = time.time()
+
+    assert (token.status_code, response.status_code) == (200, 201)
+    # Two one-way delays per call: the way in and the way out.
+    assert 0.1 - SLACK <= token_seconds < 1.0
+    assert 0.1 - SLACK <= send_seconds < 1.0
+    [record] = sim.sends()
+    assert record.time - fired >= 0.05 - SLACK  # recorded once it had arrived
+    assert answered - record.time >= 0.05 - SLACK  # and answered a trip later
+    assert sim.network_stats() == {
+        "network": {
+            "mean_ms": 50,
+            "jitter_ms": 0,
+            "slow_share": 0.0,
+            "slow_extra_ms": 0.0,
+            "seed": 0,
+        },
+        "calls": 2,
+        "delays": 4,
+        "slow_delays": 0,
+        "total_delay_ms": 200.0,
+        "mean_delay_ms": 50.0,
+        "min_delay_ms": 50.0,
+        "max_delay_ms": 50.0,
+    }
+
+
+def test_jittered_delays_stay_within_bounds_and_replay_with_the_same_seed(
+    make_sim: MakeSim,
+) -> None:
+    def run(seed: int) -> tuple[list[float], Any]:
+        sim = make_sim(network=NetworkDelay(mean_ms=20, jitter_ms=15, seed=seed))
+        seconds = [timed(lambda: request_token(sim))[1] for _ in range(4)]
+        return seconds, sim.network_stats()
+
+    seconds, first = run(seed=5)
+    _, replayed = run(seed=5)
+    _, other = run(seed=6)
+
+    assert first == replayed
+    assert first["delays"] == 8
+    assert 5 <= first["min_delay_ms"] < first["max_delay_ms"] <= 35
+    assert all(s >= 2 * 0.005 - SLACK for s in seconds)
+    assert other["total_delay_ms"] != first["total_delay_ms"]
+
+
+def test_slow_trips_add_their_extra_delay(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=0, slow_share=1.0, slow_extra_ms=40))
+
+    _, seconds = timed(lambda: request_token(sim))
+
+    assert seconds >= 0.08 - SLACK
+    stats = sim.network_stats()
+    assert (stats["slow_delays"], stats["total_delay_ms"]) == (2, 80.0)
+
+
+def test_a_send_is_counted_in_the_rate_window_when_it_arrives(make_sim: MakeSim) -> None:
+    sim = make_sim()  # the seeds' 5 SMS per second
+    headers = bearer(sim)
+    way_in = 0.8
+
+    # The first send fired takes `way_in` to arrive; the five fired after it arrive at once.
+    sim.set_network(NetworkDelay(mean_ms=way_in * 1000))
+    fired = time.monotonic()
+    with ThreadPoolExecutor(1) as pool:
+        late = pool.submit(send, sim, headers, sms_body(text="fired first"))
+        wait_for_delayed_calls(sim, 1)
+        sim.set_network(None)
+        early = [send(sim, headers, sms_body(text=f"fired next {i}")) for i in range(5)]
+        assert time.monotonic() - fired < way_in, "the five sends came too late to test"
+        refused = late.result()
+
+    assert [r.status_code for r in early] == [201] * 5
+    assert (refused.status_code, refused.json()) == (403, TOO_MANY)
+    assert [record.text for record in sim.sends()] == [f"fired next {i}" for i in range(5)]
+    assert sim.stats()["rejected_53"] == 1
+
+
+def test_set_network_none_answers_at_once_again(make_sim: MakeSim) -> None:
+    sim = make_sim(rate_per_second=1000, network=NetworkDelay(mean_ms=150))
+    _, delayed = timed(lambda: request_token(sim))
+
+    sim.set_network(None)
+    headers = bearer(sim)
+    response, undelayed = timed(lambda: send(sim, headers))
+
+    assert response.status_code == 201
+    assert delayed >= 0.3 - SLACK
+    assert undelayed < 0.3  # what the network alone added
+    stats = sim.network_stats()
+    assert (stats["network"], stats["calls"], stats["delays"]) == (None, 1, 2)
+
+
+def test_the_control_endpoints_are_never_delayed(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=1000))
+    calls: list[Callable[[], requests.Response]] = [
+        lambda: requests.get(f"{sim.url}/_sim/stats", timeout=TIMEOUT),
+        lambda: requests.get(f"{sim.url}/_sim/sends", timeout=TIMEOUT),
+        lambda: requests.get(f"{sim.url}/_sim/subscriptions", timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/faults", json={}, timeout=TIMEOUT),
+        lambda: requests.post(f"{sim.url}/_sim/expire-tokens", timeout=TIMEOUT),
+    ]
+
+    for call in calls:
+        response, seconds = timed(call)
+        assert response.status_code == 200
+        assert seconds < 1.0  # a single trip would take 1 s
+
+    assert sim.network_stats()["calls"] == 0
+
+
+def test_stop_releases_a_request_on_its_way(make_sim: MakeSim) -> None:
+    sim = make_sim(network=NetworkDelay(mean_ms=5000))
+
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(timed, lambda: request_token(sim))
+        wait_for_delayed_calls(sim, 1)
+        sim.stop()
+        _, seconds = held.result()
+
+    assert seconds < 5.0
+
+
 # -- errors and the command line -----------------------------------------------
 
 
@@ -859,5 +1047,21 @@ def test_unknown_paths_and_methods_get_orange_errors(sim: OrangeSimulator) -> No
 def test_command_line_serves_until_sigterm() -> None:
     with command_line("infra.simulators.orange") as (process, port):
         assert wait_for_stats(f"http://127.0.0.1:{port}/_sim/stats")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=TIMEOUT) == 0
+
+
+def test_command_line_takes_a_realistic_network() -> None:
+    with command_line("infra.simulators.orange", "--network", "realistic") as (process, port):
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_stats(f"{url}/_sim/stats")
+
+        _, seconds = timed(
+            lambda: simulator_support.request_token(
+                f"{url}/oauth/v3/token", ("local-client", "local-secret")
+            )
+        )
+
+        assert seconds >= 2 * 0.035 - SLACK
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0

@@ -194,3 +194,34 @@ def test_cost_says_what_it_assumed_when_figures_are_missing() -> None:
 def test_cost_needs_a_dynamodb_count() -> None:
     with pytest.raises(ValueError, match="DynamoDB"):
         estimate({}, MEMORY)
+
+
+def test_traffic_percentiles_and_report() -> None:
+    from bench.report import SECTIONS  # noqa: PLC0415 - the report's own table
+    from bench.traffic_shaping import _percentile  # noqa: PLC0415
+
+    ordered = [float(n) for n in range(1, 21)]
+    assert (_percentile(ordered, 0.5), _percentile(ordered, 0.95)) == (10.0, 19.0)
+    assert _percentile([3.0], 0.95) == 3.0
+    latency = {"probes": 2, "sent": 2, "p50_seconds": 0.3, "p95_seconds": 0.5, "max_seconds": 0.5}
+    run = {
+        "a_high": latency,
+        "b_normal": latency,
+        "a_ratio_to_cap": 0.96,
+        "rejected_53": 0,
+        "duplicate_sends": 0,
+    }
+    figures = {
+        "network": "60 ms +- 25 ms each way",
+        "backlog": 3000,
+        "window_seconds": 120.0,
+        "baseline": {"b_normal": latency},
+        "shaped": run,
+        "unshaped": {**run, "a_normal": {"probes": 2, "sent": 0}},
+        "isolation_ratio": 1.0,
+        "goals": {"p95_seconds": 2.0, "isolation_ratio": 1.2, "ratio_to_cap": "ceiling"},
+    }
+    text = "\n".join(SECTIONS["traffic_shaping"][2](figures))
+    assert "| shaped | a high | 2 / 2 | 0.3 | 0.5 | 0.5 |" in text
+    assert "| unshaped | a normal | 0 / 2 | - | - | - |" in text
+    assert "| B's p95, busy A / idle A | 1.0 |  | at most 1.2 |" in text

@@ -5,7 +5,8 @@ names an outside service, its simulator starts on loopback. The template paramet
 points the functions at the carrier gets the simulator's URL, and the callback allowlist
 parameters get loopback, where the simulators push from. Once the API front is up,
 `connect` hands the carrier its credentials and callback URL and returns its entries for
-endpoints.json. A new carrier is one more class in CARRIERS.
+endpoints.json. A simulator may be started with a network (`NetworkDelay`) delaying each of
+its answers. A new carrier is one more class in CARRIERS.
 """
 
 import json
@@ -19,6 +20,7 @@ from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
 from infra.local.runtime.simulator_process import SimulatorProcess
 from infra.local.template.functions import FunctionSpec
+from infra.simulators._network import NetworkDelay
 from infra.simulators.mmsc import MmscSimulator
 from infra.simulators.orange import OrangeSimulator
 from infra.simulators.orange_pl import OrangePlSimulator
@@ -74,7 +76,9 @@ class Carrier(Protocol):
     # allowlists, the gateway's identity at the simulator.
     local_parameters: Mapping[str, str]
 
-    def start_simulator(self, host: str) -> SimulatorProcess[Any]: ...
+    def start_simulator(
+        self, host: str, network: NetworkDelay | None = None
+    ) -> SimulatorProcess[Any]: ...
 
     def connect(self, carrier_url: str, gateway: Gateway) -> dict[str, str]: ...
 
@@ -92,8 +96,10 @@ class OrangeSms:
         self._simulator: OrangeSimulator | None = None
         self._credentials = client_credentials()
 
-    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
-        process = SimulatorProcess(OrangeSimulator, host, **self._credentials)
+    def start_simulator(
+        self, host: str, network: NetworkDelay | None = None
+    ) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(OrangeSimulator, host, network=network, **self._credentials)
         self._simulator = process.simulator
         return process
 
@@ -141,8 +147,10 @@ class OrangePl:
         self._simulator: OrangePlSimulator | None = None
         self._credentials = client_credentials()
 
-    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
-        process = SimulatorProcess(OrangePlSimulator, host, **self._credentials)
+    def start_simulator(
+        self, host: str, network: NetworkDelay | None = None
+    ) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(OrangePlSimulator, host, network=network, **self._credentials)
         self._simulator = process.simulator
         return process
 
@@ -175,8 +183,10 @@ class Mm7Mmsc:
             "password": secrets.token_urlsafe(24),
         }
 
-    def start_simulator(self, host: str) -> SimulatorProcess[Any]:
-        process = SimulatorProcess(MmscSimulator, host, **self._credentials)
+    def start_simulator(
+        self, host: str, network: NetworkDelay | None = None
+    ) -> SimulatorProcess[Any]:
+        process = SimulatorProcess(MmscSimulator, host, network=network, **self._credentials)
         self._simulator = process.simulator
         return process
 

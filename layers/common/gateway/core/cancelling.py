@@ -96,6 +96,14 @@ class Canceller:
         return self._campaigns.cancelled(campaign)
 
     def cancel(self, message_id: str, reason: str = REASON) -> Cancelled:
+        """Cancel one message (the API's DELETE, the intake for a cancelled campaign)."""
+        result = self._cancel(message_id, reason)
+        if result.outcome is Cancel.CANCELLED:
+            metrics.add_metric(name="Status_cancelled", unit="Count", value=1)
+            logger.info("message cancelled", message_id=message_id)
+        return result
+
+    def _cancel(self, message_id: str, reason: str) -> Cancelled:
         for _ in range(SAVE_ATTEMPTS):
             message = self._store.get(message_id)
             if message is None:
@@ -108,18 +116,17 @@ class Canceller:
             progress = advance(message.progress, update) or message.progress
             after = replace(message, progress=progress, final_by=None)
             if self._store.save(message, after):
-                metrics.add_metric(name="Status_cancelled", unit="Count", value=1)
-                logger.info("message cancelled", message_id=message_id)
                 return Cancelled(Cancel.CANCELLED, after)
         raise ConcurrentUpdates(message_id)
 
     def _cancel_into(self, results: dict[str, Cancelled], message_id: str) -> None:
-        results[message_id] = self.cancel(message_id, CAMPAIGN_REASON)
+        results[message_id] = self._cancel(message_id, CAMPAIGN_REASON)
 
     def cancel_campaign(self, campaign: str, runner: Runner) -> CampaignCancelled:
         """Cancel every message of the campaign not yet handed to the carrier; return once
         none of them can still be sent. `runner` runs the per-message cancels (threads: a
-        campaign has thousands)."""
+        campaign has thousands). It runs from the command line: it logs no line per message
+        and counts no metric (the status events count every cancel)."""
         self._campaigns.mark_cancelled(campaign, utc_now())
         summary = CampaignCancelled(campaign)
         pending = list(self._campaigns.message_ids(campaign))
@@ -135,10 +142,4 @@ class Canceller:
                 break
             if pending:
                 self._sleep(SETTLE_POLL_SECONDS)
-        logger.info(
-            "campaign cancelled",
-            cancelled=summary.cancelled,
-            too_late=summary.too_late,
-            in_flight_left=len(summary.in_flight_left),
-        )
         return summary

@@ -31,7 +31,9 @@ DEFAULT_SEND_LEASE_SECONDS = 40.0
 # Claim nothing with less of the invocation left: the worst send (an MM7 submit: 3.05 s to
 # connect, 15 s to answer) and recording it must fit.
 DEFAULT_CLAIM_RESERVE_SECONDS = 25.0
-DEFAULT_LINGER_SECONDS = 2.0
+# Long enough that a lane getting a message every few seconds (OTPs) keeps its dispatcher:
+# each wake-up of an idle lane costs a queue round trip and an invocation.
+DEFAULT_LINGER_SECONDS = 5.0
 POLL_SECONDS = 0.1
 PROMOTE_EVERY_SECONDS = 1.0
 PROMOTE_LIMIT = 25
