@@ -5,7 +5,8 @@ Measured on the local stack against the Orange simulator with a network (60 ms +
 way, 1 % of calls 300 ms more), in one run:
 
 1. baseline: account B's `normal` probes with account A idle;
-2. shaped: A's bulk backlog, `high` probes on A, `normal` probes on B;
+2. shaped: A's bulk backlog (recorded in its lane before the probes start), `high` probes on
+   A, `normal` probes on B;
 3. unshaped, for comparison (today's first-come first-served order within an account): the
    same with everything `normal`.
 
@@ -25,7 +26,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.local import CIV, MALI_ACCOUNT, MLI, Route, gateway_client, local_stack
+from bench.local import (
+    CIV,
+    MALI_ACCOUNT,
+    MLI,
+    Route,
+    gateway_client,
+    local_stack,
+    queue_depth,
+    wait_until,
+)
 from cgw.cancel import cancel_campaign
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
@@ -37,6 +47,7 @@ logger = logging.getLogger("bench.traffic_shaping")
 CAP_PER_SECOND = 5.0
 PROBE_EVERY_SECONDS = 2.0
 WARM_UP_SECONDS = 5.0
+BACKLOG_SECONDS = 300.0
 GRACE_SECONDS = 8.0  # after the last probe, for it to reach Orange
 GOAL_P95_SECONDS = 2.0
 GOAL_ISOLATION_RATIO = 1.2
@@ -110,6 +121,9 @@ def _scenario(stack: LocalStack, size: Size, *, shaped: bool) -> dict[str, Any]:
     logger.info("traffic: %s, a backlog of %d on account A", tag, len(backlog))
     before = orange.stats()
     gateway.send(backlog)
+    # The backlog recorded in its lane first (the intake takes it off the queue in seconds):
+    # the probes measure the lanes, not the local stack writing 3,000 messages.
+    wait_until(lambda: queue_depth(stack) == 0, BACKLOG_SECONDS)
     time.sleep(WARM_UP_SECONDS)
     window_start = time.time()
     probes = _probe(gateway, tag, [(CIV, a_priority, "a"), (MLI, "normal", "b")], size.window)
