@@ -199,12 +199,14 @@ def test_a_sender_killed_after_orange_accepted_is_not_resent(
     wait_for(lambda: any(s.text == text for s in orange.sends()), "Orange to accept the SMS")
     wait_for(lambda: stack.kill_in_flight("DispatcherFunction") > 0, "the dispatcher to be killed")
     orange.set_faults(None)
-    # The dead dispatcher's lease on its lane would run out after DISPATCH_LEASE_SECONDS; here
-    # at once, so that the module's other tests need not wait for it.
-    stack.clients.dynamodb().delete_item(
-        TableName=stack.endpoints["table_name"],
-        Key={"pk": {"S": "LOCK#dispatch#orange-sms:default"}, "sk": {"S": "LOCK"}},
-    )
+    # Every dispatcher in flight was killed (another lane's, lingering, too): their leases
+    # would run out after DISPATCH_LEASE_SECONDS; here at once, so that the module's other
+    # tests need not wait for them.
+    for lane in ("orange-sms:default", "orange-sms:mali", "mms", "orange-pl-mms"):
+        stack.clients.dynamodb().delete_item(
+            TableName=stack.endpoints["table_name"],
+            Key={"pk": {"S": f"LOCK#dispatch#{lane}"}, "sk": {"S": "LOCK"}},
+        )
     # The claim's 40 s, then the sweep (every 5 minutes, 30 s on the local stack).
     view = final_statuses(gateway, {message_id: "unknown"}, timeout=150)[message_id]
     assert view["reason"] == "outcome of send unknown: the sender died mid-send"

@@ -160,6 +160,12 @@ def test_a_cancelled_campaign_sends_nothing_after_the_command_returns(
         return sum(s.text.startswith(f"promo{run}") for s in orange.sends())
 
     wait_for(lambda: sent() >= 3, "the campaign to start")
+    # Every message recorded first, so the command's count is the campaign's (one still on the
+    # send queue would be cancelled by the intake, after the command: a unit test covers it).
+    wait_for(
+        lambda: all(gateway.status(f"promo{run}-{n}") is not None for n in range(BULK)),
+        "the campaign to be recorded",
+    )
     local_dir = ["--local-dir", str(stack.options.state_dir), "--json"]
     assert cli.main([*local_dir, "cancel", "--campaign", campaign]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -169,4 +175,8 @@ def test_a_cancelled_campaign_sends_nothing_after_the_command_returns(
     time.sleep(3)  # several of the account's slots
     assert sent() == sent_when_returned
     statuses = [(gateway.status(f"promo{run}-{n}") or {}).get("status") for n in range(BULK)]
-    assert statuses.count("cancelled") == summary["cancelled"]
+    # Cancelled by the command, or by a dispatcher that claimed one after the campaign's mark
+    # (the command then finds it cancelled already).
+    assert statuses.count("cancelled") == summary["cancelled"] + summary["too_late"].get(
+        "cancelled", 0
+    )
