@@ -2,9 +2,10 @@
 a SubmitRsp or a SOAP Fault (RSErrorRsp) out; the DeliveryReportReq and DeliverReq the MMSC
 posts to the VASP (shared/seeds/mm7-*.txt), and the VASP's answers to them.
 
-Reading reuses the gateway's hardened XML parser and local-name helpers (`gateway.mm7.xml`)
-and its SOAP-with-attachments splitter (`gateway.mm7.mime`). The gateway only reads what an
-MMSC sends, so writing is done here, with lxml, which escapes every value.
+Nothing here comes from the gateway's codec: the simulator checks the gateway only while it
+reads and writes MM7 on its own. The body is split with the standard library's `email`
+package, the XML read with lxml (entities, DTDs and the network off) and written with lxml,
+which escapes every value.
 """
 
 import re
@@ -12,21 +13,32 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Final
 from urllib.parse import unquote
 
 from lxml import etree
 
-from gateway.mm7 import xml
-from gateway.mm7.errors import Mm7Error, StatusCode
-from gateway.mm7.mime import Body, read_body
-from gateway.mm7.model import Address, AddressKind, ContentPart, RequestHeader
-from gateway.mm7.replies import SOAP_ENV
+from infra.simulators._mm7_types import (
+    SOAP_ENV,
+    Address,
+    AddressKind,
+    ContentPart,
+    Mm7Fault,
+    RequestHeader,
+    StatusCode,
+)
 
 XML_CONTENT_TYPE: Final = "text/xml; charset=utf-8"
 _SOAP_START: Final = "soap-start"  # the deliver seed's Content-ID of the SOAP part
 _CONTENT_ID: Final = "default.cid"  # ... and of the content (a multipart/mixed)
-SERVICE_UNAVAILABLE: Final = 4006  # 23.140: the MMSC is overloaded; not in the gateway's codes
+# What the simulated MMSC takes in one request; more is refused with 2004.
+MAX_BODY_BYTES: Final = 4_500_000
+_XML_PARSER: Final = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, huge_tree=False
+)
 
 _ADDRESS_KINDS: Final = {
     kind.value: kind for kind in (AddressKind.NUMBER, AddressKind.SHORT_CODE, AddressKind.RFC2822)
@@ -34,8 +46,8 @@ _ADDRESS_KINDS: Final = {
 _NUMBER: Final = re.compile(r"\+?\d{3,20}")
 
 
-def _invalid(text: str) -> Mm7Error:
-    return Mm7Error(StatusCode.VALIDATION_ERROR, text)
+def _invalid(text: str) -> Mm7Fault:
+    return Mm7Fault(StatusCode.VALIDATION_ERROR, text)
 
 
 # -- writing -------------------------------------------------------------------
@@ -73,7 +85,7 @@ def _append(parent: etree._Element, namespace: str, node: _Node, style: _Style) 
     """Write `node` under `parent`, declaring the default namespace on it if `style` says so
     and `parent` is not itself an MM7 element."""
     nsmap = None
-    if namespace and style.mm7_prefix is None and xml.namespace(parent) != namespace:
+    if namespace and style.mm7_prefix is None and _namespace(parent) != namespace:
         # lxml-stubs 0.5 leaves out the None key lxml takes for the default namespace.
         nsmap = {None: namespace}
     element = etree.SubElement(
@@ -149,7 +161,7 @@ def fault(
     envelope, body = _envelope(header.namespace, header.transaction_id, _REPORT_STYLE)
     soap_fault = etree.SubElement(body, _qualified(SOAP_ENV, "Fault"))
     # faultcode, faultstring and detail are unqualified in SOAP 1.1.
-    side = "Server" if 3000 <= code < 4000 or code == SERVICE_UNAVAILABLE else "Client"
+    side = "Server" if 3000 <= code < 4000 or code == StatusCode.SERVICE_UNAVAILABLE else "Client"
     etree.SubElement(soap_fault, "faultcode").text = f"{_REPORT_STYLE.soap_prefix}:{side}"
     etree.SubElement(soap_fault, "faultstring").text = phrase
     detail = etree.SubElement(soap_fault, "detail")
@@ -312,13 +324,98 @@ def _timestamp(moment: datetime) -> str:
 # -- reading -------------------------------------------------------------------
 
 
+def _local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _namespace(element: etree._Element) -> str:
+    return etree.QName(element).namespace or ""
+
+
+def _by_name(parent: etree._Element | None) -> dict[str, etree._Element]:
+    """The element children by local name, the first of each."""
+    found: dict[str, etree._Element] = {}
+    for child in [] if parent is None else parent:
+        if isinstance(child.tag, str):
+            found.setdefault(_local_name(child), child)
+    return found
+
+
+def _text(element: etree._Element | None) -> str | None:
+    if element is None or element.text is None:
+        return None
+    return element.text.strip() or None
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    if b"<!DOCTYPE" in data:
+        raise _invalid("a document type declaration")
+    try:
+        return etree.fromstring(data, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise _invalid(f"not well-formed XML: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A SOAP-with-attachments body: the SOAP document, and the leaf parts by the Content-ID
+    of the part that holds them (a leaf itself, or a multipart/mixed)."""
+
+    soap: bytes
+    parts: Mapping[str, tuple[ContentPart, ...]]
+
+
+def _cid(value: object) -> str:
+    return str(value or "").strip().removeprefix("<").removesuffix(">")
+
+
+def _read_leaf(part: EmailMessage) -> ContentPart:
+    data = part.get_payload(decode=True)
+    return ContentPart(
+        content_type=part.get_content_type(),
+        data=data if isinstance(data, bytes) else b"",
+        content_id=_cid(part["Content-ID"]) or None,
+        content_location=str(part["Content-Location"]) if part["Content-Location"] else None,
+        charset=part.get_content_charset(),
+    )
+
+
+def _read_body(content_type: str | None, body: bytes) -> _Body:
+    """Split the body with the standard library's MIME parser; plain SOAP when it is no
+    multipart."""
+    if len(body) > MAX_BODY_BYTES:
+        raise Mm7Fault(StatusCode.MULTIMEDIA_CONTENT_REFUSED, "body over the MMSC's limit")
+    media = (content_type or "").strip()
+    if not media.lower().startswith("multipart/"):
+        return _Body(body, {})
+    headers = f"Content-Type: {media}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=policy.HTTP).parsebytes(headers + body)
+    if not isinstance(message, EmailMessage) or not message.is_multipart() or message.defects:
+        raise _invalid("the multipart body cannot be read")
+    parts = [p for p in message.iter_parts() if isinstance(p, EmailMessage)]
+    if not parts:
+        raise _invalid("a multipart body without parts")
+    start = _cid(message.get_param("start"))
+    root = next((p for p in parts if start and _cid(p["Content-ID"]) == start), parts[0])
+    soap = root.get_payload(decode=True)
+    found: dict[str, tuple[ContentPart, ...]] = {}
+    for part in parts:
+        if part is root:
+            continue
+        leaves = [p for p in part.walk() if isinstance(p, EmailMessage) and not p.is_multipart()]
+        found[_cid(part["Content-ID"])] = tuple(_read_leaf(leaf) for leaf in leaves)
+        for leaf in leaves:  # a leaf is also named by its own Content-ID
+            found.setdefault(_cid(leaf["Content-ID"]), (_read_leaf(leaf),))
+    return _Body(soap if isinstance(soap, bytes) else b"", found)
+
+
 def _soap(envelope: etree._Element) -> tuple[etree._Element, etree._Element | None]:
     """The first element of the SOAP Body, and the SOAP Header if there is one."""
-    if xml.local_name(envelope) != "Envelope":
+    if _local_name(envelope) != "Envelope":
         raise _invalid("not a SOAP envelope")
-    parts = xml.by_name(envelope)
+    parts = _by_name(envelope)
     body = parts.get("Body")
-    operation = None if body is None else xml.first_child(body)
+    operation = None if body is None else next(iter(_by_name(body).values()), None)
     if operation is None:
         raise _invalid("no element in the SOAP Body")
     return operation, parts.get("Header")
@@ -340,39 +437,41 @@ class SubmitRequest:
 
 
 def parse_submit(content_type: str | None, body: bytes) -> SubmitRequest:
-    """Read and check a SubmitReq. Raises Mm7Error: 4004 malformed or incomplete, 4003 another
-    operation, 2004 content over the size limits or undecodable; once the SOAP header is read,
-    the error carries it for the fault to echo."""
-    message = read_body(content_type, body)
-    operation, soap_header = _soap(xml.parse(message.soap))
-    fields = xml.by_name(operation)
+    """Read and check a SubmitReq. Raises Mm7Fault: 4004 malformed or incomplete, 4003 another
+    operation, 2004 content over the size limit; once the SOAP header is read, the fault
+    carries it to echo."""
+    message = _read_body(content_type, body)
+    operation, soap_header = _soap(_parse_xml(message.soap))
+    fields = _by_name(operation)
     header = RequestHeader(
-        namespace=xml.namespace(operation),
-        transaction_id=xml.text(xml.by_name(soap_header).get("TransactionID")),
-        mm7_version=xml.text(fields.get("MM7Version")),
+        namespace=_namespace(operation),
+        transaction_id=_text(_by_name(soap_header).get("TransactionID")),
+        mm7_version=_text(fields.get("MM7Version")),
     )
     try:
-        return _read_submit(xml.local_name(operation), fields, header, message)
-    except Mm7Error as exc:
-        raise Mm7Error(exc.status_code, exc.text, header) from exc
+        return _read_submit(_local_name(operation), fields, header, message)
+    except Mm7Fault as exc:
+        raise Mm7Fault(exc.status_code, exc.text, header) from exc
 
 
 def _read_submit(
-    operation: str, fields: dict[str, etree._Element], header: RequestHeader, message: Body
+    operation: str, fields: dict[str, etree._Element], header: RequestHeader, message: _Body
 ) -> SubmitRequest:
     if operation != "SubmitReq":
-        raise Mm7Error(StatusCode.UNSUPPORTED_OPERATION, f"unsupported operation {operation[:100]}")
+        raise Mm7Fault(StatusCode.UNSUPPORTED_OPERATION, f"unsupported operation {operation[:100]}")
     transaction_id = header.transaction_id
     if transaction_id is None:
         raise _invalid("no TransactionID in the SOAP header")
     if header.mm7_version is None:
         raise _invalid("SubmitReq has no MM7Version")
-    identification = xml.by_name(fields.get("SenderIdentification"))
+    identification = _by_name(fields.get("SenderIdentification"))
     sender = _addresses(identification.get("SenderAddress"))
+    recipients_element = fields.get("Recipients")
     recipients = tuple(
         found
         for kind in ("To", "Cc", "Bcc")
-        for element in xml.children(fields.get("Recipients"), kind)
+        for element in ([] if recipients_element is None else recipients_element)
+        if isinstance(element.tag, str) and _local_name(element) == kind
         for found in _addresses(element)
     )
     if not recipients:
@@ -384,15 +483,15 @@ def _read_submit(
         vas_id=_required(identification, "VASID"),
         sender=sender[0] if sender else None,
         recipients=recipients,
-        subject=xml.text(fields.get("Subject")),
+        subject=_text(fields.get("Subject")),
         # 23.140 makes reports opt-in; aggregators send them unless told not to (the seed).
-        delivery_report=xml.text(fields.get("DeliveryReport")) not in ("false", "0"),
+        delivery_report=_text(fields.get("DeliveryReport")) not in ("false", "0"),
         parts=_content(fields.get("Content"), message),
     )
 
 
 def _required(fields: dict[str, etree._Element], name: str) -> str:
-    if (value := xml.text(fields.get(name))) is None:
+    if (value := _text(fields.get(name))) is None:
         raise _invalid(f"SenderIdentification has no {name}")
     return value
 
@@ -401,8 +500,10 @@ def _addresses(element: etree._Element | None) -> list[Address]:
     """The Number, ShortCode and RFC2822Address children; a Number must be digits."""
     found: list[Address] = []
     for child in [] if element is None else element:
-        kind = _ADDRESS_KINDS.get(xml.local_name(child))
-        value = xml.text(child)
+        if not isinstance(child.tag, str):
+            continue
+        kind = _ADDRESS_KINDS.get(_local_name(child))
+        value = _text(child)
         if kind is None or value is None:
             continue
         if kind is AddressKind.NUMBER and not _NUMBER.fullmatch(value):
@@ -411,20 +512,18 @@ def _addresses(element: etree._Element | None) -> list[Address]:
     return found
 
 
-def _content(content: etree._Element | None, message: Body) -> tuple[ContentPart, ...]:
+def _content(content: etree._Element | None, message: _Body) -> tuple[ContentPart, ...]:
     """The parts the Content element's `cid:` href names; it must name one that was sent."""
     if content is None:
         return ()
-    href = xml.attribute(content, "href") or ""
-    scheme, _, reference = href.partition(":")
-    wanted = unquote(reference).strip().removeprefix("<").removesuffix(">")
+    href = next((v for k, v in content.attrib.items() if etree.QName(k).localname == "href"), "")
+    scheme, _, reference = str(href).partition(":")
+    wanted = _cid(unquote(reference))
     if scheme.lower() != "cid" or not wanted:
         raise _invalid("Content has no cid: href")
-    sent = {part.content_id for part in message.attachments}
-    sent.update(leaf.content_id for leaf in message.content(None))
-    if wanted not in sent:
-        raise _invalid(f"Content href {href[:100]!r} names no part of the request")
-    return message.content(href)
+    if wanted not in message.parts:
+        raise _invalid(f"Content href {str(href)[:100]!r} names no part of the request")
+    return message.parts[wanted]
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,16 +537,16 @@ class Answer:
 
 
 def read_answer(content_type: str | None, body: bytes) -> Answer:
-    """Read a VASP's answer; Mm7Error 4004 when it is not SOAP."""
-    operation, soap_header = _soap(xml.parse(read_body(content_type, body).soap))
-    name = xml.local_name(operation)
+    """Read a VASP's answer; Mm7Fault 4004 when it is not SOAP."""
+    operation, soap_header = _soap(_parse_xml(_read_body(content_type, body).soap))
+    name = _local_name(operation)
     response: etree._Element | None = operation
     if name == "Fault":  # the MM7 status is in the detail's VASPErrorRsp
-        detail = xml.by_name(operation).get("detail")
-        response = None if detail is None else xml.first_child(detail)
-    code = xml.text(xml.by_name(xml.by_name(response).get("Status")).get("StatusCode"))
+        detail = _by_name(operation).get("detail")
+        response = None if detail is None else next(iter(_by_name(detail).values()), None)
+    code = _text(_by_name(_by_name(response).get("Status")).get("StatusCode"))
     return Answer(
         operation=name,
         status_code=int(code) if code is not None and code.isdecimal() else None,
-        transaction_id=xml.text(xml.by_name(soap_header).get("TransactionID")),
+        transaction_id=_text(_by_name(soap_header).get("TransactionID")),
     )

@@ -11,7 +11,7 @@ least one recipient (To, Cc or Bcc: Number, ShortCode or RFC2822Address) and, if
 Content element, a `cid:` href naming a part it sent. The answer is a SubmitRsp in the
 request's namespace echoing its TransactionID and MM7Version, with StatusCode 1000 and a new
 MessageID; a malformed request gets a SOAP Fault (HTTP 500) with an RSErrorRsp of 4004, another
-operation 4003, content over the gateway codec's limits 2004.
+operation 4003, content over the MMSC's size limit 2004.
 
 Then each recipient's delivery reports (DeliveryReportReq, the seed's elements) are POSTed to
 the VASP callback URL with the callback credentials, `report_delay` seconds after the submit,
@@ -78,20 +78,20 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway.mm7.errors import Mm7Error, StatusCode
-from gateway.mm7.model import (
+from infra.simulators import _cli
+from infra.simulators._faults import Fault, FaultPlan
+from infra.simulators._http import drop_connection, json_response, mask_number
+from infra.simulators._mm7_types import (
     DEFAULT_NAMESPACE,
     DEFAULT_VERSION,
     Address,
     AddressKind,
     ContentPart,
+    Mm7Fault,
     RequestHeader,
+    StatusCode,
 )
-from infra.simulators import _cli
-from infra.simulators._faults import Fault, FaultPlan
-from infra.simulators._http import drop_connection, json_response, mask_number
 from infra.simulators._mm7_wire import (
-    SERVICE_UNAVAILABLE,
     XML_CONTENT_TYPE,
     Answer,
     DeliveryReport,
@@ -281,7 +281,7 @@ def _judge(
     status = response.status_code
     try:
         answer = read_answer(response.headers.get("Content-Type"), response.content)
-    except Mm7Error:
+    except Mm7Fault:
         return None, f"HTTP {status} without a SOAP answer"
     return answer.status_code, _problem(status, answer, transaction_id, expected)
 
@@ -525,7 +525,7 @@ class MmscSimulator(SimulatorBase):
             return injected
         try:
             submit = parse_submit(request.headers.get("Content-Type"), request.get_data())
-        except Mm7Error as error:
+        except Mm7Fault as error:
             return self._refuse(error)
         message_id = self._accept(submit)
         if fault_drawn is Fault.TIMEOUT:
@@ -556,12 +556,16 @@ class MmscSimulator(SimulatorBase):
             return _soap_response(fault(header, self._version, code, phrase, "injected fault"), 500)
         if drawn is Fault.RATE_BURST:
             body = fault(
-                header, self._version, SERVICE_UNAVAILABLE, "Service unavailable", "throttled"
+                header,
+                self._version,
+                StatusCode.SERVICE_UNAVAILABLE,
+                StatusCode.SERVICE_UNAVAILABLE.phrase,
+                "throttled",
             )
             return _soap_response(body, 500)
         return None
 
-    def _refuse(self, error: Mm7Error) -> Response:
+    def _refuse(self, error: Mm7Fault) -> Response:
         with self._lock:
             self._counts["rejected_invalid"] += 1
         logger.info("submit refused status_code=%d", error.status_code)

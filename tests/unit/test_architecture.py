@@ -160,3 +160,20 @@ def test_a_wrong_import_is_reported(edges: dict[str, set[str]], expected: str) -
 def test_a_cycle_is_reported() -> None:
     edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(edges) == [["a", "b", "c"]]
+
+
+def test_the_carrier_simulators_import_nothing_of_the_gateway() -> None:
+    """A simulator that reused the gateway's parsers or models would let their bugs pass on
+    both sides: each reads and writes the carriers' formats on its own."""
+    simulators = ROOT.parents[1] / "infra" / "simulators"
+    borrowed = {
+        f"{path.name}: {name}"
+        for path in sorted(simulators.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for name in (
+            [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        )
+        if name == "gateway" or name.startswith("gateway.")
+    }
+    assert borrowed == set()
