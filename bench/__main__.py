@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import (
     aws_cost,
+    backlog_cost,
     cold_import,
     mm7_parse,
     mo_mms,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "mm7_parse": lambda quick, _: mm7_parse.run(),  # already takes a few seconds
     "sender_throughput": lambda quick, _: sender_throughput.run(quick),
     "traffic_shaping": lambda quick, _: traffic_shaping.run(quick),
+    "backlog_cost": lambda quick, _: backlog_cost.run(quick),
     "reliability": lambda quick, _: reliability.run(quick),
     "receipt_storm": lambda quick, _: receipt_storm.run(quick),
     "cold_import": lambda quick, _: cold_import.run(quick),

@@ -51,6 +51,7 @@ BACKLOG_SECONDS = 300.0
 GRACE_SECONDS = 8.0  # after the last probe, for it to reach Orange
 GOAL_P95_SECONDS = 2.0
 GOAL_ISOLATION_RATIO = 1.2
+GOAL_CANCEL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ class Size:
     backlog: int
     window: float  # seconds of probing
     baseline_window: float
+    campaign: int = 1000  # messages of the campaign cancelled at the end
 
 
-FULL = Size(backlog=3000, window=120.0, baseline_window=40.0)
-QUICK = Size(backlog=300, window=30.0, baseline_window=16.0)
+FULL = Size(backlog=3000, window=120.0, baseline_window=40.0, campaign=10_000)
+QUICK = Size(backlog=300, window=30.0, baseline_window=16.0, campaign=1000)
 
 
 @dataclass
@@ -78,6 +80,7 @@ def run(quick: bool, network: NetworkDelay | None = None) -> dict[str, Any]:
         baseline = _baseline(stack, size)
         shaped = _scenario(stack, size, shaped=True)
         unshaped = _scenario(stack, size, shaped=False)
+        campaign_cancel = _campaign_cancel(stack, size.campaign)
         network_stats = stack.simulator(OrangeSimulator).network_stats()
     b_idle = baseline["b_normal"]["p95_seconds"]
     b_busy = shaped["b_normal"]["p95_seconds"]
@@ -90,11 +93,14 @@ def run(quick: bool, network: NetworkDelay | None = None) -> dict[str, Any]:
         "baseline": baseline,
         "shaped": shaped,
         "unshaped": unshaped,
+        "campaign_cancel": campaign_cancel,
         "isolation_ratio": round(b_busy / b_idle, 2) if b_idle and b_busy else None,
         "goals": {
             "p95_seconds": GOAL_P95_SECONDS,
             "isolation_ratio": GOAL_ISOLATION_RATIO,
             "ratio_to_cap": "at the limiter's ceiling, never over the cap",
+            "campaign_cancel_seconds": GOAL_CANCEL_SECONDS,
+            "sent_after_cancel": 0,
         },
     }
 
@@ -147,6 +153,35 @@ def _scenario(stack: LocalStack, size: Size, *, shaped: bool) -> dict[str, Any]:
         "a_ratio_to_cap": round(len(a_sends) / (window_end - window_start) / CAP_PER_SECOND, 3),
         "rejected_53": after["rejected_53"] - before["rejected_53"],
         "duplicate_sends": after["duplicate_sends"] - before["duplicate_sends"],
+    }
+
+
+def _campaign_cancel(stack: LocalStack, messages: int) -> dict[str, Any]:
+    """A `bulk` campaign on account A, recorded in its lane while A sends it, then cancelled
+    with `cgw cancel --campaign`: how long the command took, what it cancelled, and how many of
+    the campaign's SMS Orange received after it returned (none may be)."""
+    orange = stack.simulator(OrangeSimulator)
+    tag = f"cancel{uuid.uuid4().hex[:4]}"
+    campaign = f"{tag}-campaign"
+    requests = [
+        _sms(f"{tag}-c-{n}", CIV.number(30_000 + n), "bulk", campaign) for n in range(messages)
+    ]
+    logger.info("traffic: %s, a campaign of %d on account A, then cancelled", tag, messages)
+    gateway_client(stack).send(requests)
+    wait_until(lambda: queue_depth(stack) == 0, BACKLOG_SECONDS * messages / 3000)
+    started = time.time()
+    summary = cancel_campaign(from_local_dict(stack.endpoints), campaign)
+    returned = time.time()
+    time.sleep(GRACE_SECONDS)  # a send still in flight would reach Orange meanwhile
+    sent = [s.time for s in orange.sends() if s.text.startswith(f"bench {tag} ")]
+    return {
+        "messages": messages,
+        "cancel_seconds": round(returned - started, 1),
+        "cancelled": summary.cancelled,
+        "too_late": summary.too_late,
+        "in_flight_left": len(summary.in_flight_left),
+        "sent_before_return": sum(1 for at in sent if at <= returned),
+        "sent_after_return": sum(1 for at in sent if at > returned),
     }
 
 

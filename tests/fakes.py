@@ -132,7 +132,10 @@ class MemoryMessageStore:
         due = sorted(
             (m.next_poll_at, m.id, m.provider_ref or "", m.polls)
             for m in self.messages.values()
-            if m.next_poll_at and m.status not in FINAL and m.next_poll_at <= now
+            if m.next_poll_at
+            and m.final_by  # a final receipt still awaited: not swept, not final
+            and m.status not in FINAL
+            and m.next_poll_at <= now
         )
         return [(i, ref, polls) for _, i, ref, polls in due[:limit]]
 

@@ -63,7 +63,7 @@ class Pipeline:
         self.sender = sender or Sender(
             tracker=self.tracker,
             channels=channels or {},
-            retry=retry or RetryPolicy(3),
+            retry=retry or RetryPolicy(),
             campaigns=campaigns,
         )
         canceller = Canceller(store=store, campaigns=campaigns) if campaigns else None

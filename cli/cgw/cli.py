@@ -4,7 +4,8 @@
   cgw demo                  start a local stack, send the demo messages, follow them
   cgw send FILE|-|JSON      queue one send request, or a JSON-lines file of them
   cgw status ID             one message's state and history
-  cgw balance               the latest Orange balance per account and country
+  cgw balance [--purchases] the latest Orange balance per account, country and offer
+                            (and the bundles bought)
   cgw orange-subscription create|show|delete
                             the Orange receipt subscription, by hand
 
@@ -134,6 +135,11 @@ def _parser() -> argparse.ArgumentParser:
     balance = commands.add_parser("balance", help="the latest Orange balance snapshot")
     balance.add_argument(
         "--account", action="append", help="an Orange account (repeatable; default: default)"
+    )
+    balance.add_argument(
+        "--purchases",
+        action="store_true",
+        help="also the bundles bought: date, bundle, price and currency",
     )
     balance.set_defaults(run=_balance)
 
@@ -355,20 +361,26 @@ class _SendSummary:
 def _balance(args: argparse.Namespace, console: Console) -> int:
     endpoints = _endpoints(args)
     repository = BalanceRepository(endpoints.table_name, client=endpoints.dynamodb())
-    rows = [row for account in args.account or ["default"] for row in repository.latest(account)]
+    accounts = args.account or ["default"]
+    rows = [row for account in accounts for row in repository.latest(account)]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        shown: Any = rows
+        if args.purchases:
+            shown = {"balances": rows, "purchases": _purchases(repository, accounts)}
+        print(json.dumps(shown, indent=2))
         return EXIT_OK
     if not rows:
         console.print("no balance snapshot yet (the snapshot runs hourly)")
         return EXIT_FAILED
     table = Table(title="Orange SMS balance")
-    for column in ("account", "country", "units", "status", "expires", "days left", "used", "at"):
+    columns = ("account", "country", "offer", "units", "status", "expires", "days left", "used")
+    for column in (*columns, "at"):
         table.add_column(column)
-    for row in sorted(rows, key=lambda r: (r["account"], r["country"])):
+    for row in sorted(rows, key=lambda r: (r["account"], r["country"], r.get("offer", ""))):
         table.add_row(
             row["account"],
             row["country"],
+            row.get("offer") or "",
             str(row["units"]),
             row.get("status") or "",
             row.get("expires") or "",
@@ -377,7 +389,30 @@ def _balance(args: argparse.Namespace, console: Console) -> int:
             row["takenAt"],
         )
     console.print(table)
+    if args.purchases:
+        console.print(_purchases_table(_purchases(repository, accounts)))
     return EXIT_OK
+
+
+def _purchases(repository: BalanceRepository, accounts: list[str]) -> list[dict[str, Any]]:
+    return [order for account in accounts for order in repository.purchases(account)]
+
+
+def _purchases_table(purchases: list[dict[str, Any]]) -> Table:
+    table = Table(title="Orange SMS bundles bought")
+    for column in ("account", "country", "offer", "date", "bundle", "price", "currency"):
+        table.add_column(column, justify="right" if column == "price" else "left")
+    for order in sorted(purchases, key=lambda p: (p["account"], p["purchaseDate"])):
+        table.add_row(
+            order["account"],
+            order.get("country") or "",
+            order.get("offer") or "",
+            order["purchaseDate"],
+            order.get("bundleDescription") or order.get("bundleId") or "",
+            order.get("price") or "",
+            order.get("currency") or "",
+        )
+    return table
 
 
 # The status view's scheduling fields, as `cgw status` labels them, when the message has them.

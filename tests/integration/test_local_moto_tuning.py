@@ -1,14 +1,20 @@
 """The local stack's moto: a cancelled transaction still changes nothing, now that its
 rollback restores the touched items instead of a copy of the whole table; a Query on the
 table's key answers as before without listing the table; SQS hands out messages without
-counting the queue for each."""
+counting the queue for each; DynamoDB's item answers, written directly, are the ones moto's
+own serialiser writes."""
 
+import inspect
+import json
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.core.responses import ActionResult
+from moto.core.serialize import ResponseSerializer
 from moto.dynamodb.models import dynamodb_backends
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
@@ -17,6 +23,8 @@ from infra.local.aws import AwsClients
 from infra.local.moto import adapt_moto
 
 pytestmark = pytest.mark.integration
+
+GENERIC = inspect.unwrap(ActionResult.execute_result)  # moto's own serialiser
 
 TABLE = "messages"
 REGION = "eu-west-1"
@@ -146,3 +154,97 @@ def test_receiving_does_not_count_the_queue_per_message(
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
 
     assert sorted(m["Body"] for m in received) == ["0", "1", "2"]
+
+
+def _item_answers(client: Any, name: str) -> list[Any]:
+    """Answers to every item operation the gateway makes, on the items of `name`."""
+    first = {
+        "pk": {"S": name},
+        "sk": {"S": "A"},
+        "text": {"S": "héllo"},
+        "count": {"N": "3"},
+        "blob": {"B": b"\x00\xff"},
+        "tags": {"SS": ["a", "b"]},
+        "nested": {"M": {"list": {"L": [{"N": "1"}, {"BOOL": True}, {"NULL": True}]}}},
+    }
+    second = {"pk": {"S": name}, "sk": {"S": "B"}}
+    answers: list[Any] = [
+        client.put_item(TableName=TABLE, Item=first, ReturnConsumedCapacity="TOTAL"),
+        client.get_item(TableName=TABLE, Key={"pk": first["pk"], "sk": first["sk"]}),
+        client.get_item(TableName=TABLE, Key={"pk": first["pk"], "sk": {"S": "none"}}),
+        client.update_item(
+            TableName=TABLE,
+            Key={"pk": first["pk"], "sk": first["sk"]},
+            UpdateExpression="SET #c = #c + :one",
+            ExpressionAttributeNames={"#c": "count"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        ),
+        client.transact_write_items(TransactItems=[{"Put": {"TableName": TABLE, "Item": second}}]),
+        client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": first["pk"]},
+            Limit=1,
+        ),
+        client.batch_get_item(
+            RequestItems={TABLE: {"Keys": [{"pk": second["pk"], "sk": second["sk"]}]}}
+        ),
+        client.delete_item(TableName=TABLE, Key=second, ReturnValues="ALL_OLD"),
+    ]
+    try:
+        client.put_item(
+            TableName=TABLE,
+            Item=first,
+            ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except client.exceptions.ConditionalCheckFailedException as refused:
+        answers.append(refused.response)
+    for answer in answers:
+        answer.pop("ResponseMetadata", None)
+    return [*answers, _stream_records(client, name)]
+
+
+def _stream_records(client: Any, name: str) -> list[Any]:
+    """The stream's records of `name`'s items, without what differs with every write (ids,
+    times, sequence numbers, sizes)."""
+    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    streams = AwsClients(client.meta.endpoint_url, REGION).dynamodbstreams()
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records: list[Any] = streams.get_records(ShardIterator=iterator)["Records"]
+    ours = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == name]
+    for record in ours:
+        assert isinstance(record["dynamodb"].pop("ApproximateCreationDateTime"), datetime)
+        for changing in ("SequenceNumber", "SizeBytes"):
+            record["dynamodb"].pop(changing)
+        record.pop("eventID")
+    return ours
+
+
+def test_item_answers_match_moto_s_own_serialiser(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    direct = _item_answers(dynamodb, "direct")
+    monkeypatch.setattr(ActionResult, "execute_result", GENERIC)
+    generic = _item_answers(dynamodb, "generic")
+
+    # Compared as values: a capacity of 1.0 equals the generic answer's 1.
+    assert _renamed(direct, "direct") == _renamed(generic, "generic")
+
+
+def _renamed(answers: list[Any], name: str) -> Any:
+    return json.loads(json.dumps(answers, default=repr).replace(name, "?"))
+
+
+def test_item_answers_skip_the_shape_walk(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def walked(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the answer was serialised by walking its shape")
+
+    monkeypatch.setattr(ResponseSerializer, "serialize", walked)
+    dynamodb.put_item(TableName=TABLE, Item=item("walk", "accepted"))
+
+    assert stored(dynamodb, "walk") == item("walk", "accepted")

@@ -5,12 +5,13 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import requests
 
+from gateway.orange_pl.client import OrangePlClient
 from infra.simulators.orange_pl import FaultPlan, NetworkDelay, OrangePlSimulator
 from tests.integration import simulator_support
 from tests.integration.simulator_support import (
@@ -280,6 +281,22 @@ def test_limit_shape_and_reset(make_sim: MakeSim) -> None:
     assert reset.json() == {"used": 1}
     assert (after["available"], after["used"]) == ("5", "0")
     assert sim.stats()["limit_calls"] == 2
+
+
+def test_the_gateways_client_reads_the_reset_date_as_the_end_of_that_day(
+    make_sim: MakeSim,
+) -> None:
+    sim = make_sim(limit=5)
+    token = request_token(sim).json()["access_token"]
+
+    answer = OrangePlClient(sim.url).call_limit(token)
+
+    today = datetime.now(UTC).date()
+    last = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    assert (answer.used, answer.available) == (0, 5)
+    assert answer.resets == datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(
+        days=1
+    )
 
 
 def test_unlimited_still_counts_calls(sim: OrangePlSimulator) -> None:

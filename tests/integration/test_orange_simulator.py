@@ -692,6 +692,13 @@ def test_the_gateways_admin_client_reads_both_shapes_whole_or_for_one_country(
 
     assert {c.country: c.units for c in whole.contracts} == {"MLI": 50, "CIV": 5}
     assert [(c.country, c.units) for c in mali.contracts] == [("MLI", 50)]
+    assert [(c.country, c.offer) for c in mali.contracts] == [("MLI", "SMS_OCB")]
+    # The purchase orders, kept by the snapshot: the bundle that opened each contract.
+    [bought] = mali.purchases
+    assert (bought.country, bought.offer, bought.currency) == ("MLI", "SMS_OCB", "XOF")
+    assert bought.price == "800"  # 50 SMS at the simulator's 16 a unit
+    assert bought.purchase_date.endswith("Z")
+    assert bought.bundle_description
 
 
 def test_contracts_in_the_mali_shape(make_sim: MakeSim) -> None:

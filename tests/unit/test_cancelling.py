@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from gateway.core.cancelling import Cancel, Canceller
+from gateway.core.cancelling import Cancel, Canceller, RecentCampaignMarks
 from gateway.core.send_request import SmsRequest
 from gateway.core.sending import Prepared, Result
 from gateway.core.status import Status
@@ -151,3 +151,29 @@ def test_a_campaign_message_claimed_after_the_cancel_is_not_sent(
     stored = store.get("m-1")
     assert stored is not None
     assert (stored.status, stored.send_started_at) == (Status.CANCELLED, None)
+
+
+class CountedMarks:
+    def __init__(self) -> None:
+        self.cancelled_campaigns: set[str] = set()
+        self.reads = 0
+
+    def cancelled(self, campaign: str) -> bool:
+        self.reads += 1
+        return campaign in self.cancelled_campaigns
+
+
+def test_a_dispatcher_reads_a_campaign_mark_once_a_second_and_a_cancel_for_good() -> None:
+    marks, now = CountedMarks(), [0.0]
+    recent = RecentCampaignMarks(marks, fresh_for=1.0, clock=lambda: now[0])
+    assert [recent.cancelled("spring") for _ in range(100)] == [False] * 100
+    assert marks.reads == 1
+    marks.cancelled_campaigns.add("spring")
+    now[0] = 0.9
+    assert recent.cancelled("spring") is False  # a read under a second old
+    now[0] = 1.0
+    assert recent.cancelled("spring") is True
+    marks.cancelled_campaigns.clear()  # never happens: shows the cancel is not read again
+    now[0] = 60.0
+    assert recent.cancelled("spring") is True
+    assert marks.reads == 2

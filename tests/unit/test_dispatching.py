@@ -16,6 +16,7 @@ from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import SmsRequest
 from gateway.core.sending import Prepared, Result, Sender
 from gateway.core.status import Status
+from gateway.core.store import QueueEntry
 from gateway.core.tracking import StatusTracker
 from tests.fakes import MemoryLaneQueue, MemoryMessageStore
 from tests.pipeline import FreeLease, Pipeline, RecordedWakeups
@@ -149,7 +150,7 @@ def test_a_cancelled_message_is_dropped_from_its_lane_unsent(
 def test_two_workers_send_each_message_once(channel: Recording) -> None:
     store, queue = MemoryMessageStore(), MemoryLaneQueue()
     tracker = StatusTracker(store)
-    sender = Sender(tracker=tracker, channels={"sms": channel}, retry=RetryPolicy(3))
+    sender = Sender(tracker=tracker, channels={"sms": channel}, retry=RetryPolicy())
     dispatcher = Dispatcher(
         store=store,
         queue=queue,
@@ -187,3 +188,32 @@ def test_a_request_stored_with_the_message_is_what_is_sent(
     stored = pipeline.store.get("a1")
     assert stored is not None
     assert json.loads(stored.request or "")["id"] == "a1"
+
+
+def test_an_idle_lane_is_read_once_per_poll_whatever_the_workers(channel: Recording) -> None:
+    """Lingering workers take turns reading an empty lane: its reads (a DynamoDB Query each)
+    do not multiply with the workers."""
+    store, queue = MemoryMessageStore(), MemoryLaneQueue()
+    reads: list[str] = []
+    ready = queue.ready
+
+    def counted(lane: str, limit: int) -> list[QueueEntry]:
+        reads.append(lane)
+        return ready(lane, limit)
+
+    queue.ready = counted  # type: ignore[method-assign]
+    sender = Sender(tracker=StatusTracker(store), channels={"sms": channel}, retry=RetryPolicy())
+    dispatcher = Dispatcher(
+        store=store,
+        queue=queue,
+        sender=sender,
+        wakeup=RecordedWakeups(),
+        lease=lambda lane: FreeLease(),
+        workers=4,
+        linger_seconds=0.5,
+        runner=run_traced,
+    )
+    dispatcher.run(LANE, lambda: 60.0)
+    # About one read per 0.1 s poll over the 0.5 s linger (and one after): 4 workers each
+    # polling would read about 20 times.
+    assert len(reads) <= 10

@@ -55,7 +55,7 @@ ORANGE = {
 SENDER_UPDATES = [
     ("accepted", "orange answered 500"),  # postponed, retried through the queue
     ("accepted", "connection refused"),
-    ("failed", "gave up after 5 attempts: orange answered 500"),
+    ("failed", "invalid request: channel: 'sms' is not configured here"),
     ("rejected", "orange refused: sender name not approved"),
     ("unknown", "outcome of send unknown: read timeout"),
 ]

@@ -7,11 +7,12 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.aws.message_store import MessageRepository
+from gateway.aws.message_store import MessageRepository, message_key
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
 from gateway.core.status import Status
 from gateway.core.store import MessageStore
+from gateway.core.tracking import StatusTracker
 from tests.fakes import MemoryMessageStore
 
 AT = "2026-12-03T10:00:00.000Z"
@@ -88,9 +89,14 @@ def test_overdue_and_due_polls_skip_final_and_future_messages(store: MessageStor
         store.save(before, replace(before, final_by=final_by, progress=progress))
     assert list(store.overdue(AT)) == ["late"]
 
+    polled = {"final_by": "2026-12-06T00:00:00.000Z"}  # registered: a final status awaited
     for message_id, next_poll in (("p2", "2026-12-02T00:00:00.000Z"), ("p1", "2026-12-01")):
-        store.create(message(message_id, provider_ref=f"ref-{message_id}", next_poll_at=next_poll))
-    store.create(message("p3", provider_ref="ref-p3", next_poll_at="2026-12-24T00:00:00.000Z"))
+        store.create(
+            message(message_id, provider_ref=f"ref-{message_id}", next_poll_at=next_poll, **polled)
+        )
+    store.create(
+        message("p3", provider_ref="ref-p3", next_poll_at="2026-12-24T00:00:00.000Z", **polled)
+    )
     assert store.due_polls(AT, 10) == [("p1", "ref-p1", 0), ("p2", "ref-p2", 0)]
     assert store.due_polls(AT, 1) == [("p1", "ref-p1", 0)]
 
@@ -134,3 +140,56 @@ def test_a_message_is_claimed_once_and_only_while_accepted(store: MessageStore) 
     store.create(message("m-2"))
     store.claim("m-2", AT, "2026-12-03T10:00:40.000Z")
     assert list(store.overdue("2026-12-03T10:01:00.000Z")) == ["m-2"]
+
+
+@pytest.mark.parametrize(
+    ("status", "final_by"),
+    [
+        (Status.UNKNOWN, None),  # the sweep: no final receipt within 72 hours
+        (Status.DELIVERED, "2026-12-06T00:00:00.000Z"),  # a final status
+        (Status.REJECTED, "2026-12-06T00:00:00.000Z"),
+    ],
+)
+def test_a_message_that_stops_waiting_leaves_the_poll_index_in_the_same_write(
+    store: MessageStore, status: Status, final_by: str | None
+) -> None:
+    """A swept Orange PL message was polled hourly until its TTL (180 days): the sweep ends
+    it `unknown` and clears its deadline, and that one write takes it out of the index."""
+    store.create(
+        message(
+            "pl",
+            provider_ref="ref-pl",
+            next_poll_at="2026-12-01T00:00:00.000Z",
+            final_by="2026-12-02T00:00:00.000Z",
+        )
+    )
+    assert store.due_polls(AT, 10) == [("pl", "ref-pl", 0)]
+    before = store.get("pl")
+    assert before is not None
+    ended = replace(before, progress=replace(before.progress, status=status), final_by=final_by)
+    assert store.save(before, ended)
+    assert store.due_polls(AT, 10) == []
+    assert list(store.overdue(AT)) == []
+    if isinstance(store, MessageRepository):  # the index's key attribute is gone
+        item = store._client.get_item(TableName="messages", Key=message_key("pl"))["Item"]
+        assert "pollShard" not in item
+        assert "openShard" not in item
+
+
+def test_the_sweep_takes_an_orange_pl_message_out_of_the_poll_index(
+    store: MessageStore,
+) -> None:
+    """Through the sweeper's own path (`StatusTracker.sweep_overdue`), on both stores."""
+    store.create(
+        message(
+            "pl",
+            provider_ref="ref-pl",
+            next_poll_at="2026-12-01T00:00:00.000Z",
+            final_by="2026-12-02T00:00:00.000Z",
+        )
+    )
+    assert StatusTracker(store).sweep_overdue(AT) == 1
+    swept = store.get("pl")
+    assert swept is not None
+    assert (swept.status, swept.final_by) == (Status.UNKNOWN, None)
+    assert store.due_polls(AT, 10) == []

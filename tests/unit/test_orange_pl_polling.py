@@ -1,12 +1,17 @@
 """Orange Poland MMS: registered through the queue, then polled within the call limit."""
 
+import math
+import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cfnlint.decode import decode
 
 from gateway.aws.locks import LeaseLock
 from gateway.aws.message_store import MessageRepository
 from gateway.core.carrier_errors import Unavailable
+from gateway.core.model import utc_now
 from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Result
 from gateway.core.status import Status
@@ -14,10 +19,18 @@ from gateway.core.tracking import StatusTracker
 from gateway.orange.client import RateLimited, TokenRejected
 from gateway.orange.tokens import TokenStore
 from gateway.orange_pl.channel import OrangePlChannel
-from gateway.orange_pl.client import CallLimit
-from gateway.orange_pl.poller import StatusPoller, backoff
+from gateway.orange_pl.client import CallLimit, reset_moment
+from gateway.orange_pl.poller import (
+    ROUND_EVERY,
+    ROUND_MAX,
+    StatusPoller,
+    backoff,
+    round_budget,
+)
+from infra.local.triggers.scheduler import nominal_interval
 from tests.fakes import FakeOrange, MemorySecrets
 from tests.pipeline import Pipeline
+from tests.support import TEMPLATE
 
 pytestmark = pytest.mark.usefixtures("aws")
 PAST = "2000-01-01T00:00:00.000Z"
@@ -27,6 +40,8 @@ PAST = "2000-01-01T00:00:00.000Z"
 class FakeOrangePl:
     statuses: dict[str, list[str | Exception]] = field(default_factory=dict)
     available: int | None = None
+    # By default the counter resets within this round: the whole allowance is this round's.
+    resets: datetime | None = field(default_factory=lambda: datetime.now(UTC) + ROUND_EVERY / 2)
     limit_error: Exception | None = None
     polled: list[str] = field(default_factory=list)
     tokens_seen: list[str] = field(default_factory=list)
@@ -35,7 +50,7 @@ class FakeOrangePl:
         self.tokens_seen.append(token)
         if self.limit_error:
             raise self.limit_error
-        return CallLimit(used=len(self.polled), available=self.available, resets="Tue Jun 30 2026")
+        return CallLimit(used=len(self.polled), available=self.available, resets=self.resets)
 
     def delivery_status(self, token: str, *, message_id: str) -> str:
         self.tokens_seen.append(token)
@@ -57,7 +72,7 @@ class PlWorld:
             store=self.repo,
             tracker=self.tracker,
             channels={"orange-pl-mms": OrangePlChannel()},
-            retry=RetryPolicy(3),
+            retry=RetryPolicy(),
         )
         self.poller = StatusPoller(
             repository=self.repo,
@@ -180,3 +195,82 @@ def test_an_unreachable_orange_pl_only_delays_the_poll(world: PlWorld) -> None:
     assert status is Status.SUBMITTED
     assert next_poll is not None
     assert next_poll > PAST
+
+
+def test_a_swept_mms_is_never_polled_again(world: PlWorld) -> None:
+    """72 hours without a final status: the sweep ends it unknown, and its hourly polls end
+    with it (they went on until the message's TTL, 180 days, spending the call limit)."""
+    world.register("pl", "ref", "Success", "Success")
+    world.poller.run_round()
+    world.due("pl")
+    message = world.repo.get("pl")
+    assert message is not None
+    assert message.final_by is not None
+    assert world.tracker.sweep_overdue(utc_now(after=timedelta(hours=73))) == 1
+    assert world.get("pl")[0] is Status.UNKNOWN
+    assert world.poller.run_round().due == 0
+    assert world.client.polled == ["ref"]
+
+
+def test_the_limits_reset_date_is_read_as_the_end_of_that_day() -> None:
+    assert reset_moment("Tue Jun 30 2026") == datetime(2026, 7, 1, tzinfo=UTC)
+    assert reset_moment("soon") is None
+
+
+def limit_of(available: int | None, resets: datetime | None) -> CallLimit:
+    return CallLimit(used=0, available=available, resets=resets)
+
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def budget(available: int | None, resets: datetime | None, seed: int = 1) -> int:
+    rng = random.Random(seed)  # noqa: S311 - the same draws on every run
+    return round_budget(limit_of(available, resets), NOW, rng)
+
+
+def test_a_backlog_gets_only_its_rounds_share_of_the_allowance() -> None:
+    """10,000 calls left, the counter resetting in 10 days (7,200 rounds of 2 minutes): a
+    round may make one or two calls, not 200 (what it did, ignoring the reset date)."""
+    assert {budget(10_000, NOW + timedelta(days=10), seed) for seed in range(50)} == {1, 2}
+    assert budget(10_000, NOW + ROUND_EVERY) == ROUND_MAX
+    assert budget(3, NOW + ROUND_EVERY) == 3  # the last round before the reset: all of it
+    assert budget(None, NOW + timedelta(days=10)) == ROUND_MAX  # "unlimited"
+    assert budget(0, NOW + timedelta(days=10)) == 0
+    # An unreadable reset date: spread over a day (720 rounds).
+    assert {budget(1_440, None, seed) for seed in range(50)} == {2}
+
+
+@pytest.mark.parametrize("available", [30, 200, 1_000])
+def test_the_allowance_is_spread_until_the_reset_and_all_of_it_usable(available: int) -> None:
+    """Round after round, each spends its share of what is left: half the period spends
+    about half the allowance, and the rounds up to the reset spend all of it."""
+    rng = random.Random(7)  # noqa: S311 - the same draws on every run
+    resets = NOW + timedelta(hours=6)  # 180 rounds
+    left, now, spent = available, NOW, []
+    while now < resets:
+        rounds_left = math.ceil((resets - now) / ROUND_EVERY)
+        spent.append(round_budget(limit_of(left, resets), now, rng))
+        assert spent[-1] <= math.ceil(left / rounds_left)
+        left -= spent[-1]
+        now += ROUND_EVERY
+    assert left == 0
+    assert abs(sum(spent[:90]) - available / 2) <= 0.1 * available + 3
+
+
+def test_a_round_polls_only_its_share_of_a_distant_allowance(world: PlWorld) -> None:
+    for n in range(5):
+        world.register(f"pl-{n}", f"ref-{n}", "Success")
+    world.client.available = 100
+    world.client.resets = datetime.now(UTC) + timedelta(days=30)  # 21,600 rounds
+    report = world.poller.run_round()
+    assert report.budget <= 1
+    assert report.polled == report.budget
+
+
+def test_the_rounds_counted_until_the_reset_are_the_templates_schedule() -> None:
+    template, errors = decode(str(TEMPLATE))
+    assert template is not None, errors
+    events = template["Resources"]["MmsStatusPollerFunction"]["Properties"]["Events"]
+    [schedule] = [event["Properties"]["Schedule"] for event in events.values()]
+    assert nominal_interval(schedule) == ROUND_EVERY.total_seconds()

@@ -1,5 +1,5 @@
 """The retry policy, in one place: what comes back, when, whether it counts, and when a
-message waiting for its account stops waiting."""
+waiting message stops waiting (its validity or the longest wait, never a count)."""
 
 import random
 from dataclasses import replace
@@ -37,52 +37,54 @@ def message(**fields: object) -> Message:
 def test_holds_and_throttling_wait_without_using_an_attempt(
     failure: CarrierError, delay: int
 ) -> None:
-    # Even past the last attempt: a wait is not a failure.
-    retry = RetryPolicy(max_attempts=3).after_failure(message(), failure, 9, SOON)
-    assert isinstance(retry, RetryLater)
-    assert (retry.message_id, retry.delay, retry.counted, str(retry)) == (
-        "m-1",
-        delay,
-        False,
-        str(failure),
-    )
+    retry = RetryPolicy().after_failure(message(attempts=9), failure, SOON)
+    assert retry == RetryLater(str(failure), delay, counted=False)
 
 
 @pytest.mark.parametrize("failure", [AccountBlocked("no units"), Throttled("403 code 53")])
-def test_a_held_message_expires_with_its_validity_or_after_the_longest_hold(
+def test_a_waiting_message_expires_with_its_validity_or_after_the_longest_wait(
     failure: CarrierError,
 ) -> None:
-    policy = RetryPolicy(max_attempts=3, max_hold_seconds=24 * 3600)
+    policy = RetryPolicy(max_wait_seconds=24 * 3600)
     valid = message(expires_at="2026-12-03T10:04:00.000Z")
-    ended = policy.after_failure(valid, failure, 1, SOON)
+    ended = policy.after_failure(valid, failure, SOON)
     assert isinstance(ended, GiveUp)
     assert ended.status is Status.EXPIRED
     assert "validity" in ended.reason
     assert str(failure) in ended.reason
-    held = policy.after_failure(message(), failure, 1, NEXT_DAY)
-    assert isinstance(held, GiveUp)
-    assert (held.status, held.reason) == (
+    held = policy.after_failure(message(), failure, NEXT_DAY)
+    assert held == GiveUp(
         Status.EXPIRED,
-        f"held longer than the longest wait allowed (24 h) ({failure})",
+        f"not handed to the carrier within the longest wait allowed (24 h) (last: {failure})",
     )
     # Valid until tomorrow: still waiting now.
     assert isinstance(
-        policy.after_failure(replace(valid, expires_at=NEXT_DAY), failure, 1, SOON), RetryLater
+        policy.after_failure(replace(valid, expires_at=NEXT_DAY), failure, SOON), RetryLater
     )
 
 
-def test_a_carrier_failure_counts_and_backs_off_until_the_last_attempt() -> None:
-    policy = RetryPolicy(max_attempts=3)
-    first = policy.after_failure(message(), Unavailable("Orange 503"), 1, SOON)
-    second = policy.after_failure(message(), Unavailable("Orange 503"), 2, SOON)
+def test_a_scheduled_message_waits_the_longest_wait_from_when_it_was_due() -> None:
+    policy = RetryPolicy(max_wait_seconds=24 * 3600)
+    scheduled = message(send_at="2026-12-04T09:00:00.000Z")
+    assert policy.deadline(scheduled) == "2026-12-05T09:00:00.000Z"
+    assert isinstance(policy.after_failure(scheduled, Unavailable("503"), NEXT_DAY), RetryLater)
+    # With a validity, whichever ends first.
+    assert policy.deadline(replace(scheduled, expires_at=NEXT_DAY)) == NEXT_DAY
+
+
+def test_a_carrier_failure_counts_and_backs_off_however_many_attempts() -> None:
+    """No count of attempts ends a message: twenty failures in a row still come back."""
+    policy = RetryPolicy()
+    first = policy.after_failure(message(attempts=1), Unavailable("Orange 503"), SOON)
+    second = policy.after_failure(message(attempts=2), Unavailable("Orange 503"), SOON)
+    twentieth = policy.after_failure(message(attempts=20), Unavailable("Orange 503"), SOON)
     assert isinstance(first, RetryLater)
     assert isinstance(second, RetryLater)
-    assert first.counted
-    assert second.counted
+    assert isinstance(twentieth, RetryLater)
+    assert [first.counted, second.counted, twentieth.counted] == [True, True, True]
     assert 8 <= first.delay <= 12
     assert 16 <= second.delay <= 24
-    last = policy.after_failure(message(), Unavailable("Orange 503"), 3, SOON)
-    assert last == GiveUp(Status.FAILED, "gave up after 3 attempts: Orange 503")
+    assert twentieth.delay <= BACKOFF_CAP_SECONDS
 
 
 def test_backoff_doubles_with_jitter_and_stops_at_fifteen_minutes() -> None:

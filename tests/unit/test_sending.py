@@ -1,7 +1,9 @@
 """The sender's rules, on the in-memory message store, a scripted Orange and, for the rate
 limiter, token lock and balance snapshots, moto's DynamoDB."""
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,11 +12,12 @@ import pytest
 from gateway.aws.balance_store import BalanceRepository
 from gateway.aws.locks import LeaseLock
 from gateway.aws.ratelimit import SlotRateLimiter
+from gateway.core.carrier_errors import OutOfTime
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
 from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import parse_send_request
-from gateway.core.sending import Result
+from gateway.core.sending import Prepared, Result
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
 from gateway.orange.client import (
@@ -29,7 +32,7 @@ from gateway.orange.client import (
 from gateway.orange.config import OrangeConfig
 from gateway.orange.countries import orange_country
 from gateway.orange.holds import CACHE_SECONDS, AccountHolds
-from gateway.orange.sms_channel import OrangeSmsChannel
+from gateway.orange.sms_channel import CALL_SECONDS, OrangeSmsChannel, Route
 from gateway.orange.statuses import normalise_orange_sms
 from gateway.orange.tokens import TokenStore
 from tests.fakes import FakeOrange, MemoryMessageStore, MemorySecrets
@@ -39,11 +42,12 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 class World:
-    def __init__(self, orange: FakeOrange, max_attempts: int = 3) -> None:
+    def __init__(self, orange: FakeOrange) -> None:
         self.orange = orange
         self.repo = MemoryMessageStore()
         self.balances = BalanceRepository("messages")
         self.clock = 0.0  # the holds' cache clock
+        self.now = 0.0  # the channel's clock: what is left of the invocation
         self.tracker = StatusTracker(self.repo)
         creds = {"client_id": "id", "client_secret": "secret"}
         self.secrets = MemorySecrets({"creds": creds, "cgw/orange/mali/credentials": creds})
@@ -63,12 +67,14 @@ class World:
             limiters=lambda account: SlotRateLimiter("messages", account, 1000.0),
             holds=AccountHolds(self.balances, clock=lambda: self.clock),
             config=self.config,
+            clock=lambda: self.now,
         )
+        self.sms = sms
         self.pipeline = Pipeline(
             store=self.repo,
             tracker=self.tracker,
             channels={"sms": sms},
-            retry=RetryPolicy(max_attempts),
+            retry=RetryPolicy(),
         )
         self.sender = self.pipeline.sender
 
@@ -198,23 +204,38 @@ def test_rate_limited_answers_wait_and_do_not_count_as_attempts(world: World) ->
     assert message.attempts == 1
 
 
-def test_an_outage_is_retried_then_fails_after_the_last_attempt(world: World) -> None:
-    world.orange.script = [
-        Unavailable("Orange 503"),
-        Unavailable("Orange 503"),
-        Unavailable("Orange 503"),
-    ]
+def test_an_outage_of_many_attempts_only_delays_the_message(world: World) -> None:
+    """Retried by time, not by count: ten failed attempts in a row (about 20 minutes of
+    backoff), then Orange is back and the message goes."""
+    world.orange.script = [Unavailable("Orange 503")] * 10
     assert world.deliver(sms()) is Result.LATER
     assert world.status("m-1") is Status.ACCEPTED
     # Backing off: waiting in its lane, due in about 10 s, not before.
     [((due, _), _entry)] = world.pipeline.queue.later_entries[LANE].items()  # type: ignore[attr-defined]
     assert 7 <= (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds() <= 12
     assert world.pipeline.dispatch(LANE).outcomes == {}
-    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.LATER}
-    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.FAILED}
+    for _ in range(9):
+        assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.LATER}
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.SUBMITTED}
     message = world.repo.get("m-1")
     assert message is not None
-    assert message.progress.reason == "gave up after 3 attempts: Orange 503"
+    assert (message.status, message.attempts) == (Status.SUBMITTED, 11)
+    assert len(world.orange.sent) == 1
+
+
+def test_an_outage_longer_than_the_longest_wait_ends_the_message_expired(world: World) -> None:
+    world.orange.script = [Unavailable("Orange 503")] * 2
+    assert world.deliver(sms()) is Result.LATER
+    before = world.repo.get("m-1")
+    assert before is not None
+    two_days_ago = utc_now(after=timedelta(days=-2))
+    world.repo.save(before, replace(before, created_at=two_days_ago))
+    assert world.pipeline.retry_due(LANE).outcomes == {"m-1": Result.EXPIRED}
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert message.progress.reason == (
+        "not handed to the carrier within the longest wait allowed (24 h) (last: Orange 503)"
+    )
     assert message.send_started_at is None
     assert world.orange.sent == []
 
@@ -240,9 +261,12 @@ def test_a_held_account_postpones_without_failing(world: World) -> None:
     )
 
 
+TAKEN = "2026-11-22T05:00:00Z"
+
+
 def snapshot(world: World, **values: object) -> None:
     base = {"units": 500, "status": "ACTIVE", "expires": "2099-01-01T00:00:00Z"}
-    world.balances.put_snapshot("default", "CIV", "2026-11-22T05:00:00Z", {**base, **values})
+    world.balances.put_snapshot("default", "CIV", "SMS_OCB", TAKEN, {**base, **values})
 
 
 @pytest.mark.parametrize(
@@ -266,6 +290,14 @@ def test_an_account_the_balance_snapshot_shows_empty_or_expired_is_held_without_
     assert world.status("m-1") is Status.ACCEPTED
     # Another country of the same account is not held.
     assert world.deliver(sms(id="sen", to="+221771234567")) is Result.SUBMITTED
+
+
+def test_the_channel_holds_an_on_net_send_by_the_on_net_bundle_only(world: World) -> None:
+    base = {"status": "ACTIVE", "expires": "2099-01-01T00:00:00Z"}
+    world.balances.put_snapshot("default", "CIV", "SMS_OCB", TAKEN, {"units": 500, **base})
+    world.balances.put_snapshot("default", "CIV", "SMS_OCB2", TAKEN, {"units": 0, **base})
+    assert world.deliver(sms(id="standard")) is Result.SUBMITTED
+    assert world.deliver(sms(id="on-net", onNet=True)) is Result.LATER
 
 
 def test_a_new_snapshot_with_units_releases_the_held_sends(world: World) -> None:
@@ -506,3 +538,42 @@ def test_a_request_without_scheduling_is_normal_priority(world: World) -> None:
     message = world.repo.get("m-1")
     assert message is not None
     assert message.public_view()["priority"] == "normal"
+
+
+def prepared_sms(world: World) -> Prepared[Route]:
+    return world.sms.prepare(parse_send_request(json.dumps(sms())))  # type: ignore[arg-type]
+
+
+def test_no_orange_call_starts_without_the_time_to_wait_it_out(world: World) -> None:
+    """13.05 s (connect and read timeouts) must be left for the call, after the slot."""
+    with pytest.raises(OutOfTime):
+        world.sms.send(prepared_sms(world), max_wait=CALL_SECONDS - 0.5)
+    assert world.orange.sent == []
+    assert world.sms.send(prepared_sms(world), max_wait=CALL_SECONDS + 0.5) == "res-1"
+
+
+def test_a_token_renewal_does_not_get_a_new_time_budget(world: World) -> None:
+    """The refused token, then a renewal and a second call, all within the one budget: here
+    the first call took 20 of 40 s, so the renewal (up to 36 s with its call) does not start."""
+
+    def slow_refusal(_: object) -> str:
+        world.now += 20.0
+        raise TokenRejected("Orange 401 code 42: Expired credentials")
+
+    world.orange.script = [slow_refusal]
+    with pytest.raises(OutOfTime, match="a token renewal and a call"):
+        world.sms.send(prepared_sms(world), max_wait=40.0)
+    assert world.orange.token_requests == 1  # the first token only: no renewal started
+
+
+def test_out_of_time_is_a_wait_in_the_lane_not_an_attempt(world: World) -> None:
+    world.orange.script = [OutOfTime("2.0s left in this invocation")]
+    assert world.deliver(sms()) is Result.LATER
+    message = world.repo.get("m-1")
+    assert message is not None
+    assert (message.status, message.attempts, message.send_started_at) == (
+        Status.ACCEPTED,
+        0,
+        None,
+    )
+    assert 0 < held_for(world) <= 2.5

@@ -7,7 +7,8 @@ import pytest
 
 from gateway.aws.locks import LeaseLock
 from gateway.aws.secrets import SecretStore
-from gateway.orange.tokens import TokenStore, refresh_accounts
+from gateway.orange.client import AccessToken
+from gateway.orange.tokens import Credentials, TokenStore, expiry_skew, refresh_accounts
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -123,3 +124,41 @@ def test_one_account_failing_does_not_stop_the_others(secrets: MemorySecrets) ->
 
 def test_a_token_secret_that_does_not_exist_yet_reads_as_empty() -> None:
     assert SecretStore().read_json("not-created-yet", max_age=5) == {}
+
+
+@pytest.mark.parametrize(("sends_per_second", "tokens_needed"), [(5.0, 2), (1.0, 6)])
+def test_100_sends_with_20_second_tokens_reuse_each_token_and_never_past_its_expiry(
+    secrets: MemorySecrets, sends_per_second: float, tokens_needed: int
+) -> None:
+    """Orange's lifetime was 90 days, then an hour: a 20-second one must not mean a token
+    request per SMS (a fixed 30 s margin made every 20 s token unusable at once)."""
+    now = [1_800_000_000.0]
+    fetched: list[AccessToken] = []
+
+    def fetch(credentials: Credentials) -> AccessToken:
+        fetched.append(AccessToken(f"token-{len(fetched) + 1}", now[0] + 20.0, 20.0))
+        return fetched[-1]
+
+    tokens = TokenStore(
+        token_secret="token",
+        credentials_secret="creds",
+        fetch=fetch,
+        lock=LeaseLock("messages", "token#default"),
+        secrets=secrets,  # type: ignore[arg-type]
+        clock=lambda: now[0],
+    )
+    for _ in range(100):
+        token = tokens.current()
+        assert token.expires_at > now[0]  # never used past its expiry
+        now[0] += 1 / sends_per_second
+    assert len(fetched) == tokens_needed
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "skew"),
+    [(90 * 24 * 3600.0, 30.0), (3600.0, 30.0), (300.0, 30.0), (20.0, 2.0), (5.0, 1.0)],
+)
+def test_the_expiry_margin_is_a_tenth_of_the_lifetime_between_1_and_30_seconds(
+    lifetime: float, skew: float
+) -> None:
+    assert expiry_skew(lifetime) == skew

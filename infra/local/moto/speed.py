@@ -15,21 +15,34 @@ gateway, would set a benchmark's pace.
   queued message: ten passes per ReceiveMessage, each as long as the backlog.
 - The server finds a request's service without listing moto's package folder on disk each
   time (`list_of_moto_modules`, under a lock every request waits for): listed once.
+- DynamoDB's item operations and its stream's GetRecords answer with their JSON written
+  directly. moto walks the botocore shape of every answer, value by value, to serialise it:
+  a quarter of the stack's process under a send backlog (stream records carry two images of
+  a message each). These answers are their JSON already; only bytes (base64), times (epoch
+  seconds) and missing values (left out) need the shape's care.
+- A response class's action names are listed once, not on every request (`inspect`).
 
 None changes what an AWS API answers; tests/integration/test_local_moto_tuning.py checks
 that. Each reaches into moto's private internals; pyproject.toml pins moto for that reason.
 """
 
+import base64
+import calendar
 import copy
 import functools
 import inspect
+import json
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import moto.backends as moto_backends
+import moto.core.responses as moto_responses
+import moto.core.utils as moto_utils
 import moto.dynamodb.models as dynamodb_models
+from moto.core.responses import ActionContext, ActionResult
 from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -47,6 +60,68 @@ def apply() -> None:
     _query_reads_one_key()
     _retention_read_from_its_setting()
     _list_modules_once()
+    _answers_written_directly()
+    _action_names_listed_once()
+
+
+# Answers that are their JSON already, value for value (items, counts, keys, stream records):
+# (service, operation). Both services speak JSON 1.0.
+DIRECT_ANSWERS = frozenset(
+    {
+        *(
+            ("dynamodb", operation)
+            for operation in (
+                "GetItem",
+                "PutItem",
+                "UpdateItem",
+                "DeleteItem",
+                "Query",
+                "Scan",
+                "BatchGetItem",
+                "BatchWriteItem",
+                "TransactGetItems",
+                "TransactWriteItems",
+            )
+        ),
+        ("dynamodbstreams", "GetRecords"),
+    }
+)
+JSON_1_0 = "application/x-amz-json-1.0"
+
+
+def _answers_written_directly() -> None:
+    generic = ActionResult.execute_result
+
+    @functools.wraps(generic)
+    def execute_result(self: ActionResult, context: ActionContext) -> Any:
+        operation = (context.service_model.service_name, context.operation_model.name)
+        if operation not in DIRECT_ANSWERS or isinstance(self.result, Exception):
+            return generic(self, context)
+        body = json.dumps(_json_ready(self.result), separators=(",", ":"))
+        return 200, {"Content-Type": JSON_1_0}, body
+
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _json_ready(value: Any) -> Any:
+    """A moto answer as its JSON: missing values left out, bytes in base64, times in epoch
+    seconds to the millisecond (as moto's serialiser writes them for JSON protocols)."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple | set):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        seconds = calendar.timegm(value.timetuple())
+        return seconds + (value.microsecond // 1000) / 1000 if value.microsecond else seconds
+    return value
+
+
+def _action_names_listed_once() -> None:
+    # The responses module's own name for it, which BaseResponse.call_action reads.
+    listed = functools.cache(moto_utils.method_names_from_class)
+    moto_responses.method_names_from_class = listed  # type: ignore[attr-defined]
 
 
 def _list_modules_once() -> None:

@@ -88,14 +88,14 @@ class TableConfig(EnvModel):
 class SenderConfig(EnvModel):
     """The sender: its intake (queue -> lanes) and the lanes' dispatchers."""
 
-    max_attempts: int = Field(alias="SEND_MAX_ATTEMPTS", default=5, ge=1)
-    # How long a message without validFor may wait for a held or throttled account.
-    max_hold_seconds: PositiveFloat = Field(alias="SEND_MAX_HOLD_SECONDS", default=86_400)
+    # How long a message without validFor may wait to be handed to the carrier (failures,
+    # held account, rate used up) before it ends expired.
+    max_wait_seconds: PositiveFloat = Field(alias="SEND_MAX_WAIT_SECONDS", default=86_400)
     # Longer than any send takes: a claim older than this was left by a sender that died.
     send_lease_seconds: PositiveFloat = Field(alias="SEND_LEASE_SECONDS", default=40.0)
     # Messages a lane's dispatcher has in hand at once (one waits for a slot while another
     # is recorded).
-    workers_per_account: int = Field(alias="SENDER_WORKERS_PER_ACCOUNT", default=2, ge=1, le=10)
+    workers_per_account: int = Field(alias="SENDER_WORKERS_PER_ACCOUNT", default=3, ge=1, le=10)
 
 
 class DispatchConfig(EnvModel):

@@ -13,7 +13,7 @@ from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.aws.secrets import SecretStore
 from gateway.aws.threads import run_traced
 from gateway.config import dispatch_config, sender_config, table_config
-from gateway.core.cancelling import Canceller
+from gateway.core.cancelling import Canceller, RecentCampaignMarks
 from gateway.core.dispatching import Dispatcher
 from gateway.core.intake import Intake
 from gateway.core.retry import RetryPolicy
@@ -115,8 +115,8 @@ def sender() -> Sender:
     return Sender(
         tracker=tracker(),
         channels=channels,
-        retry=RetryPolicy(sender_config().max_attempts, sender_config().max_hold_seconds),
-        campaigns=repository(),
+        retry=RetryPolicy(sender_config().max_wait_seconds),
+        campaigns=RecentCampaignMarks(repository()),
     )
 
 

@@ -30,7 +30,21 @@ def discard(bucket: str, keys: list[str]) -> None:
         )
 
 
-def fetch(s3_uri: str) -> bytes:
-    """`s3://bucket/key` -> the object's bytes."""
+class TooLarge(ValueError):
+    """The object is larger than the caller may hold."""
+
+
+def fetch(s3_uri: str, max_bytes: int) -> bytes:
+    """`s3://bucket/key` -> the object's bytes; TooLarge past `max_bytes`. Reads at most one
+    byte more than that, however large the object: the function's memory stays bounded."""
     bucket, _, key = s3_uri.removeprefix("s3://").partition("/")
-    return clients.s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    try:
+        answer = clients.s3().get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+            return b""  # S3's answer to a range of an empty object
+        raise
+    content = answer["Body"].read()
+    if len(content) > max_bytes:
+        raise TooLarge(f"{s3_uri} is over {max_bytes:,} bytes")
+    return content

@@ -269,6 +269,9 @@ class MessageRepository(TableStore):
     @staticmethod
     def _fields(message: Message) -> dict[str, Any]:
         progress = message.progress
+        # A final receipt is awaited until the message is final or the sweep gives up on it
+        # (clearing its deadline); only while one is, is it in the deadline and poll indexes.
+        awaited = bool(message.final_by) and message.status not in FINAL
         return {
             "id": message.id,
             "channel": message.channel,
@@ -291,15 +294,11 @@ class MessageRepository(TableStore):
             "attempts": message.attempts,
             "sendStartedAt": message.send_started_at,
             "finalBy": message.final_by,
-            # In the index only while a final receipt is awaited: a sparse index.
-            "openShard": _shard(message.id)
-            if message.final_by and message.status not in FINAL
-            else None,
+            # Sparse indexes: a message leaves both in the write that ends the wait.
+            "openShard": _shard(message.id) if awaited else None,
             "nextPollAt": message.next_poll_at,
             "polls": message.polls,
-            "pollShard": _shard(message.id)
-            if message.next_poll_at and message.status not in FINAL
-            else None,
+            "pollShard": _shard(message.id) if awaited and message.next_poll_at else None,
             # JSON text: metadata may hold floats, which DynamoDB's types cannot.
             "metadata": json.dumps(message.metadata) if message.metadata else None,
             "request": message.request,

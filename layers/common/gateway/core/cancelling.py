@@ -11,6 +11,8 @@ returns: (1) the campaign is marked cancelled, which the intake and the dispatch
 a message queued or claimed from now on is cancelled there instead of sent; (2) every message
 of the campaign waiting in its lane is cancelled; (3) the ones being sent are waited for (a
 send lasts at most the claim's lease), and any that came back to wait is cancelled in turn.
+A dispatcher reads the mark at most once a second (`RecentCampaignMarks`): a message it
+claims on an older read was claimed before step (2) reached it, so step (3) waits for it.
 """
 
 import time
@@ -43,6 +45,37 @@ class CampaignIndex(Protocol):
     def cancelled(self, campaign: str) -> bool:
         """Whether the campaign was cancelled (a strongly consistent read)."""
         ...
+
+
+class CampaignMarks(Protocol):
+    def cancelled(self, campaign: str) -> bool: ...
+
+
+class RecentCampaignMarks:
+    """Campaign marks read at most once per `fresh_for` seconds per campaign: a dispatcher
+    sending a campaign's thousands of messages reads its mark once a second, not once per
+    message. A cancel is final, so a campaign read cancelled is never read again."""
+
+    def __init__(
+        self,
+        marks: CampaignMarks,
+        *,
+        fresh_for: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._marks = marks
+        self._fresh_for = fresh_for
+        self._clock = clock
+        self._read: dict[str, tuple[bool, float]] = {}  # campaign -> (cancelled, read at)
+
+    def cancelled(self, campaign: str) -> bool:
+        known = self._read.get(campaign)
+        if known is not None and (known[0] or self._clock() - known[1] < self._fresh_for):
+            return known[0]
+        read_at = self._clock()
+        cancelled = self._marks.cancelled(campaign)
+        self._read[campaign] = (cancelled, read_at)
+        return cancelled
 
 
 class Cancel(StrEnum):

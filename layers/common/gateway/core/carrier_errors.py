@@ -5,6 +5,7 @@ refused, a 5xx, a refusal before the call) and one that does not (the request we
 no answer came back): the first is retried, the second never is, so nothing is sent twice.
 """
 
+import time
 from collections.abc import Callable
 
 
@@ -27,6 +28,33 @@ class AccountBlocked(CarrierError):
 
 class Throttled(CarrierError):
     """Over the account's rate allowance: nothing was sent; wait, without using an attempt."""
+
+
+class OutOfTime(Throttled):
+    """Too little of the invocation is left to wait out a carrier call's longest time:
+    nothing was sent; the message waits in its lane for the next dispatcher."""
+
+
+class Deadline:
+    """The time a send may take in all, carrier calls included: a call starts only when its
+    longest time (connect and read timeouts) still fits, so Lambda never ends the invocation
+    in the middle of it."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._ends = clock() + seconds
+
+    def left(self) -> float:
+        return self._ends - self._clock()
+
+    def require(self, seconds: float, what: str) -> float:
+        """The time left after `seconds` of `what`; OutOfTime when they do not fit."""
+        spare = self.left() - seconds
+        if spare < 0:
+            raise OutOfTime(
+                f"{self.left():.1f}s left in this invocation, {what} may take {seconds:g}s"
+            )
+        return spare
 
 
 class OutcomeUnknown(CarrierError):

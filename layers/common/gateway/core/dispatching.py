@@ -28,9 +28,10 @@ from gateway.observability import logger, metrics
 
 # A claim the sweep may end `unknown` after this long: longer than any send can take.
 DEFAULT_SEND_LEASE_SECONDS = 40.0
-# Claim nothing with less of the invocation left: the worst send (an MM7 submit: 3.05 s to
-# connect, 15 s to answer) and recording it must fit.
-DEFAULT_CLAIM_RESERVE_SECONDS = 25.0
+# Claim nothing with less of the invocation left: the longest send (an MM7 submit: its content
+# read from S3, 3.05 s to connect, 15 s to answer) and recording it fit. Channels check each
+# call against what is left (`Deadline`), so a longer path waits for the next dispatcher.
+DEFAULT_CLAIM_RESERVE_SECONDS = 30.0
 # Long enough that a lane getting a message every few seconds (OTPs) keeps its dispatcher:
 # each wake-up of an idle lane costs a queue round trip and an invocation.
 DEFAULT_LINGER_SECONDS = 5.0
@@ -76,6 +77,7 @@ class _Shared:
 
     taken: set[str] = field(default_factory=set)  # message ids a worker is on
     last_work: float = 0.0
+    found_nothing: float = float("-inf")  # when a worker last read the lane for nothing
     last_promote: float = float("-inf")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -165,12 +167,18 @@ class Dispatcher:
                 round_.outcomes[entry.message_id] = result
 
     def _next(self, lane: str, shared: _Shared) -> QueueEntry | None:
-        """The lane's first ready message no other worker of this run is on."""
+        """The lane's first ready message no other worker of this run is on. An idle lane is
+        read once per poll, not once per worker and poll."""
+        with shared.lock:
+            if self._clock() - shared.found_nothing < POLL_SECONDS:
+                return None
         for entry in self._queue.ready(lane, 2 * self._workers + 1):
             with shared.lock:
                 if entry.message_id not in shared.taken:
                     shared.taken.add(entry.message_id)
                     return entry
+        with shared.lock:
+            shared.found_nothing = self._clock()
         return None
 
     def _promote(self, lane: str, shared: _Shared, *, force: bool = False) -> None:
@@ -186,17 +194,22 @@ class Dispatcher:
         now = utc_now()
         lease_until = utc_text(datetime.fromisoformat(now) + self._send_lease)
         claimed = self._store.claim(entry.message_id, now, lease_until)
-        self._queue.remove(entry)
         if claimed is None:
+            self._queue.remove(entry)
             return Result.DUPLICATE  # sent, being sent or ended meanwhile (cancelled, say)
         # From when it was queued (or due, when scheduled) to its claim: the lane's backlog.
         waited = _waited_ms(max(claimed.created_at, claimed.send_at or ""), now)
         metrics.add_metric(name="DispatchWaitMs", unit="Milliseconds", value=waited)
-        outcome = self._sender.send(claimed, time_left)
-        if isinstance(outcome, Later):
-            self._queue.push(queue_entry(claimed, entry.lane), due_at=outcome.due_at)
-            return Result.LATER
-        return outcome
+        try:
+            outcome = self._sender.send(claimed, time_left)
+            if isinstance(outcome, Later):
+                self._queue.push(queue_entry(claimed, entry.lane), due_at=outcome.due_at)
+                return Result.LATER
+            return outcome
+        finally:
+            # After the send, not before it: the claim already keeps every other worker and
+            # dispatcher off the message, and the send goes one request sooner.
+            self._queue.remove(entry)
 
 
 def _waited_ms(since: str, now: str) -> float:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gateway.core.cancelling import CAMPAIGN_REASON, CampaignIndex
+from gateway.core.cancelling import CAMPAIGN_REASON, CampaignMarks
 from gateway.core.carrier_errors import AccountBlocked, CarrierError, OutcomeUnknown, Rejected
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now, utc_text
@@ -88,8 +88,9 @@ class Channel[R](Protocol):
         ...
 
     def send(self, prepared: Prepared[R], max_wait: float) -> str:
-        """Hand the message to the carrier, waiting at most `max_wait` seconds for a rate
-        slot; the carrier's reference. Raises the outcomes of `gateway.core.carrier_errors`."""
+        """Hand the message to the carrier within `max_wait` seconds in all, rate slot and
+        calls included (`Deadline`: OutOfTime before a call that might not end in time); the
+        carrier's reference. Raises the outcomes of `gateway.core.carrier_errors`."""
         ...
 
 
@@ -144,7 +145,7 @@ class Sender:
         tracker: StatusTracker,
         channels: Mapping[str, Channel[Any]],
         retry: RetryPolicy,
-        campaigns: CampaignIndex | None = None,
+        campaigns: CampaignMarks | None = None,
     ) -> None:
         self._tracker = tracker
         self._channels = channels
@@ -188,7 +189,7 @@ class Sender:
             return self._outcome_unknown(claimed.id, str(exc))
         except CarrierError as exc:
             # Every other outcome is a definite refusal or a failure before the call.
-            return self._retry_or_fail(claimed, exc)
+            return self._retry_or_expire(claimed, exc)
         self._tracker.record_send(
             claimed,
             StatusUpdate(Status.SUBMITTED, utc_now(), SOURCE),
@@ -215,15 +216,17 @@ class Sender:
             raise InvalidRequest(f"channel: {request.channel!r} is not configured here")
         return channel
 
-    def _retry_or_fail(self, claimed: Message, exc: CarrierError) -> Result | Later:
+    def _retry_or_expire(self, claimed: Message, exc: CarrierError) -> Result | Later:
         now = utc_now()
-        decision = self._retry.after_failure(claimed, exc, claimed.attempts, now)
+        decision = self._retry.after_failure(claimed, exc, now)
         if isinstance(decision, GiveUp):
             return self._finish(
                 claimed.id, decision.status, decision.reason, Result(decision.status)
             )
         if isinstance(exc, AccountBlocked):
             metrics.add_metric(name="AccountBlocked", unit="Count", value=1)
+        elif decision.counted:
+            metrics.add_metric(name="CarrierFailures", unit="Count", value=1)
         self._tracker.apply(
             claimed.id,
             StatusUpdate(Status.ACCEPTED, now, SOURCE, reason=str(exc)),
@@ -234,10 +237,8 @@ class Sender:
         )
         logger.warning("send postponed", reason=str(exc), attempt=claimed.attempts)
         due = utc_text(datetime.fromisoformat(now) + timedelta(seconds=decision.delay))
-        # A message with a validity is looked at again when it runs out, not after.
-        if claimed.expires_at is not None:
-            due = min(due, claimed.expires_at)
-        return Later(due, str(exc))
+        # Looked at again by its deadline at the latest, to end it then rather than later.
+        return Later(min(due, self._retry.deadline(claimed)), str(exc))
 
     def _finish(self, message_id: str, status: Status, reason: str, result: Result) -> Result:
         self._tracker.apply(

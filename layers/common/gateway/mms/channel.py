@@ -2,6 +2,7 @@
 S3 or inline) as its parts; the MMSC's MessageID is the reference its delivery reports carry."""
 
 import base64
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,17 +10,27 @@ from functools import partial
 
 import requests
 
-from gateway.aws.attachments import fetch
-from gateway.core.carrier_errors import before_the_call
+from gateway.aws.attachments import TooLarge, fetch
+from gateway.core.carrier_errors import Deadline, Rejected, before_the_call
 from gateway.core.masking import mask_msisdn
 from gateway.core.send_request import InvalidRequest, MmsRequest
 from gateway.core.sending import Prepared
 from gateway.mm7.submit import OutboundPart, SubmitSettings, build_submit
 from gateway.mms.callbacks import PROVIDER
-from gateway.mms.client import Mm7Client
+from gateway.mms.client import CONNECT_TIMEOUT, READ_TIMEOUT, Mm7Client
 from gateway.observability import logger
 
 MMS_LANE = "mms"  # the MMSC sets no rate: one lane for every MMS
+# Bigger than any MMSC takes (300 to 600 KB is usual): what an MM's S3 content may weigh in
+# all, read into the function's memory.
+MAX_CONTENT_BYTES = 1_048_576
+# The longest a submit may take, and an allowance for reading its content from S3.
+CALL_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
+CONTENT_SECONDS = 5.0
+
+
+class ContentTooLarge(Rejected):
+    """The MM's content is over MAX_CONTENT_BYTES: no MMSC would take it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +40,14 @@ class _Part:
     part: OutboundPart
     s3_uri: str | None = None
 
-    def load(self) -> OutboundPart:
+    def load(self, max_bytes: int) -> OutboundPart:
         if self.s3_uri is None:
             return self.part
-        return OutboundPart(self.part.content_type, fetch(self.s3_uri), self.part.charset)
+        try:
+            data = fetch(self.s3_uri, max_bytes)
+        except TooLarge as exc:
+            raise ContentTooLarge(f"attachment too large: {exc}") from exc
+        return OutboundPart(self.part.content_type, data, self.part.charset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +66,9 @@ class Mm7Channel:
         credentials: Callable[[], tuple[str, str]],  # read per send: a cached secret
         mmsc_url: str,
         session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._settings = settings
         self._credentials = credentials
         self._mmsc_url = mmsc_url
@@ -81,8 +98,13 @@ class Mm7Channel:
         )
 
     def send(self, prepared: Prepared[Submission], max_wait: float) -> str:
+        """The MMSC's message id; OutOfTime when the content's reading and the submit's
+        longest time do not fit in `max_wait`."""
+        deadline = Deadline(max_wait, self._clock)
+        deadline.require(CONTENT_SECONDS + CALL_SECONDS, "reading the content and an MM7 call")
         request, parts = prepared.route.request, prepared.route.parts
         content_type, body = before_the_call(partial(self._submit_request, request, parts))
+        deadline.require(CALL_SECONDS, "an MM7 call")
         username, password = before_the_call(self._credentials)
         client = Mm7Client(self._mmsc_url, username, password, session=self._session)
         result = client.submit(content_type, body)
@@ -96,5 +118,16 @@ class Mm7Channel:
             transaction_id=uuid.uuid4().hex,
             recipient=request.to,
             subject=request.subject,
-            parts=[part.load() for part in parts],
+            parts=_loaded(parts),
         )
+
+
+def _loaded(parts: list[_Part]) -> list[OutboundPart]:
+    """The parts with their S3 content read, MAX_CONTENT_BYTES in all."""
+    loaded: list[OutboundPart] = []
+    left = MAX_CONTENT_BYTES - sum(len(p.part.data) for p in parts)
+    for part in parts:
+        loaded.append(part.load(max(0, left)))
+        if part.s3_uri is not None:
+            left -= len(loaded[-1].data)
+    return loaded

@@ -1,17 +1,25 @@
 """Orange's SMS account administration (seeds, "View your SMS balance" and the next two):
 contracts, usage statistics and purchase orders, read into one shape whichever of the two
-response shapes the API answers (the MEA page's array, the Mali page's `partnerContracts`)."""
+response shapes the API answers (the MEA page's arrays, the Mali page's `partnerContracts`
+and `purchaseOrders`). A country may have a contract per offer: `SMS_OCB`, and `SMS_OCB2` for
+the on-net SMS sent with `resource_type_parameter_management=SMS_OCB2`."""
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
 
 from gateway.carrier_http import HttpApi
 from gateway.core.carrier_errors import Unavailable
-from gateway.orange.client import TokenRejected, describe
+from gateway.orange.client import ON_NET_OFFER, STANDARD_OFFER, TokenRejected, describe
 
 ADMIN = "/sms/admin/v1"
+
+
+def offer_for(on_net: bool) -> str:
+    """The offer whose bundle a send uses: on-net SMS (`onNet`) are sent with SMS_OCB2."""
+    return ON_NET_OFFER if on_net else STANDARD_OFFER
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +32,24 @@ class ContractBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class Purchase:
+    """One bundle bought; the fields are named as the MEA page names them."""
+
+    id: str
+    country: str  # ISO3
+    offer: str
+    purchase_date: str  # as Orange writes it
+    bundle_id: str
+    bundle_description: str
+    price: str  # the amount as a decimal text ("1600"): exact, whatever the currency
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccountReport:
     contracts: list[ContractBalance]
-    usage: dict[str, int]  # ISO3 -> SMS sent, over all applications and offers
-    purchases: int
+    usage: dict[tuple[str, str], int]  # (ISO3, offer) -> SMS sent, over all applications
+    purchases: list[Purchase]
 
 
 def read_contracts(payload: Any) -> list[ContractBalance]:
@@ -38,7 +60,7 @@ def read_contracts(payload: Any) -> list[ContractBalance]:
                 units=int(c.get("availableUnits", 0)),
                 status=str(c.get("status", "")),
                 expires=str(c.get("expirationDate", "")),
-                offer=str(c.get("offerName", "")),
+                offer=str(c.get("offerName") or STANDARD_OFFER),
             )
             for c in payload
             if isinstance(c, dict)
@@ -50,27 +72,67 @@ def read_contracts(payload: Any) -> list[ContractBalance]:
             units=int(sc.get("availableUnits", 0)),
             status="",
             expires=str(sc.get("expires", "")),
-            offer=str(sc.get("service", service.get("service", ""))),
+            offer=str(sc.get("service") or service.get("service") or STANDARD_OFFER),
         )
         for service in contracts
         for sc in service.get("serviceContracts", [])
     ]
 
 
-def read_usage(payload: Any) -> dict[str, int]:
-    usage: dict[str, int] = {}
+def read_usage(payload: Any) -> dict[tuple[str, str], int]:
+    usage: dict[tuple[str, str], int] = {}
     statistics = (payload or {}).get("partnerStatistics", {}).get("statistics", [])
     for service in statistics:
+        offer = str(service.get("service") or STANDARD_OFFER)
         for country in service.get("serviceStatistics", []):
-            iso3 = str(country.get("country", ""))
+            key = (str(country.get("country", "")), offer)
             used = sum(int(app.get("usage", 0)) for app in country.get("countryStatistics", []))
-            usage[iso3] = usage.get(iso3, 0) + used
+            usage[key] = usage.get(key, 0) + used
     return usage
 
 
-def read_purchases(payload: Any) -> int:
-    orders = payload if isinstance(payload, list) else (payload or {}).get("purchaseOrders", [])
-    return len(orders)
+def read_purchases(payload: Any) -> list[Purchase]:
+    if isinstance(payload, list):  # MEA
+        return [_mea_purchase(order) for order in payload if isinstance(order, dict)]
+    orders = (payload or {}).get("purchaseOrders", [])
+    return [_mali_purchase(order) for order in orders if isinstance(order, dict)]
+
+
+def _mea_purchase(order: dict[str, Any]) -> Purchase:
+    return Purchase(
+        id=str(order.get("id", "")),
+        country=str(order.get("country", "")),
+        offer=str(order.get("offerName") or STANDARD_OFFER),
+        purchase_date=str(order.get("purchaseDate", "")),
+        bundle_id=str(order.get("bundleId", "")),
+        bundle_description=str(order.get("bundleDescription", "")),
+        price=_amount(order.get("price")),
+        currency=str(order.get("currency", "")),
+    )
+
+
+def _mali_purchase(order: dict[str, Any]) -> Purchase:
+    """The Mali page's order: what was paid, where and for which offer, is under
+    `orderExecutioninformation` (`date`, `amount`, `currency`, `service`, `country`)."""
+    execution = order.get("orderExecutioninformation") or {}
+    return Purchase(
+        id=str(order.get("purchaseOrderId", "")),
+        country=str(execution.get("country", "")),
+        offer=str(execution.get("service") or STANDARD_OFFER),
+        purchase_date=str(execution.get("date", "")),
+        bundle_id=str(order.get("bundleId", "")),
+        bundle_description=str(order.get("bundleDescription", "")),
+        price=_amount(execution.get("amount")),
+        currency=str(execution.get("currency", "")),
+    )
+
+
+def _amount(value: Any) -> str:
+    """1600.00 as "1600", 12.5 as "12.5": a JSON number as exact decimal text, "" if none."""
+    try:
+        return f"{Decimal(str(value)).normalize():f}"
+    except InvalidOperation:
+        return ""
 
 
 class OrangeAdmin(HttpApi):

@@ -1,7 +1,8 @@
-"""Hourly balance snapshots: per Orange account and country, the units left, the contract's
-status and expiry and the SMS used, kept in DynamoDB (`ACCOUNT#{account}` /
-`BALANCE#{country}#{time}`, plus `LATEST#{country}`) and published as metrics the template's
-alarms watch (units under a threshold, expiry within days)."""
+"""Hourly balance snapshots: per Orange account, country and offer (SMS_OCB, SMS_OCB2), the
+units left, the contract's status and expiry and the SMS used, kept in DynamoDB
+(`ACCOUNT#{account}` / `BALANCE#{country}#{offer}#{time}`, plus `LATEST#{country}#{offer}`)
+with the account's purchase orders (`PURCHASE#{date}#{id}`), and published as metrics the
+template's alarms watch (units under a threshold, expiry within days)."""
 
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from gateway.aws.balance_store import BalanceRepository
 from gateway.core.carrier_errors import CarrierError
 from gateway.observability import METRICS_NAMESPACE, logger
-from gateway.orange.admin import AccountReport, OrangeAdmin
+from gateway.orange.admin import AccountReport, OrangeAdmin, Purchase
 from gateway.orange.client import TokenRejected
 from gateway.orange.tokens import TokenStore
 
@@ -42,7 +43,7 @@ class BalanceSnapshots:
         self._repo = repository
 
     def snapshot(self, account: str, tokens: TokenStore) -> int:
-        """One account's countries recorded; how many."""
+        """One account's contracts (a country's offers each) recorded; how many."""
         token = tokens.current().value
         try:
             report = self._admin.report(token)
@@ -55,7 +56,7 @@ class BalanceSnapshots:
         outcomes = {}
         for account, tokens in stores.items():
             try:
-                outcomes[account] = f"{self.snapshot(account, tokens)} countries"
+                outcomes[account] = f"{self.snapshot(account, tokens)} contracts"
             except CarrierError as exc:
                 outcomes[account] = f"failed: {exc}"
                 logger.error("balance snapshot failed", account=account, reason=str(exc))
@@ -69,18 +70,39 @@ class BalanceSnapshots:
             self._repo.put_snapshot(
                 account,
                 contract.country,
+                contract.offer,
                 taken,
                 {
                     "units": contract.units,
                     "status": contract.status,
                     "expires": contract.expires,
                     "daysToExpiry": str(days) if days is not None else None,
-                    "offer": contract.offer,
-                    "used": report.usage.get(contract.country, 0),
+                    "used": report.usage.get((contract.country, contract.offer), 0),
                 },
             )
-            # One metric per country: its own dimension, apart from the invocation's metrics.
+            # One metric per contract under its country's dimension, apart from the
+            # invocation's metrics; the alarms and the dashboard take a country's minimum.
             _country_metric("AvailableUnits", contract.units, contract.country)
             if days is not None:
                 _country_metric("DaysToExpiry", days, contract.country)
-        logger.info("balance snapshot", account=account, countries=len(report.contracts))
+        self._repo.put_purchases(account, taken, [_purchase_record(p) for p in report.purchases])
+        logger.info(
+            "balance snapshot",
+            account=account,
+            contracts=len(report.contracts),
+            purchases=len(report.purchases),
+        )
+
+
+def _purchase_record(purchase: Purchase) -> dict[str, object]:
+    """A purchase order; its date, bundle, price and currency named as the MEA page does."""
+    return {
+        "id": purchase.id,
+        "country": purchase.country,
+        "offer": purchase.offer,
+        "purchaseDate": purchase.purchase_date,
+        "bundleId": purchase.bundle_id,
+        "bundleDescription": purchase.bundle_description,
+        "price": purchase.price,
+        "currency": purchase.currency,
+    }

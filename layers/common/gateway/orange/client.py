@@ -22,6 +22,9 @@ from gateway.core.carrier_errors import (
     Unavailable,
 )
 
+# The offers (contracts) an account may hold per country: on-net SMS are sent with SMS_OCB2.
+STANDARD_OFFER = "SMS_OCB"
+ON_NET_OFFER = "SMS_OCB2"
 TOKEN_PATH = "/oauth/v3/token"  # noqa: S105 - a URL path, not a secret  # nosec B105
 CODE_TOO_MANY_REQUESTS = 53
 OUTBOUND = "/smsmessaging/v1/outbound"
@@ -114,7 +117,7 @@ class OrangeClient(HttpApi):
 
     def send_sms(self, token: str, sms: OutboundSms) -> str:
         """Send one SMS; Orange's resource id on success."""
-        params = {"resource_type_parameter_management": "SMS_OCB2"} if sms.on_net else None
+        params = {"resource_type_parameter_management": ON_NET_OFFER} if sms.on_net else None
         response = self._post(
             sms.path(),
             json=sms.body(),

@@ -1,12 +1,14 @@
 """The Orange SMS channel: the sender number and account for the recipient's country, a rate
 slot and a token for that account, then the seeds' outbound SMS request."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from gateway.aws.ratelimit import SlotRateLimiter
-from gateway.core.carrier_errors import AccountBlocked, Unavailable, before_the_call
+from gateway.carrier_http import CONNECT_TIMEOUT, READ_TIMEOUT
+from gateway.core.carrier_errors import AccountBlocked, Deadline, Unavailable, before_the_call
 from gateway.core.masking import mask_msisdn
 from gateway.core.segments import count_segments
 from gateway.core.send_request import SmsRequest
@@ -17,7 +19,11 @@ from gateway.orange.config import OrangeAccount, OrangeConfig
 from gateway.orange.countries import orange_country
 from gateway.orange.holds import AccountHolds
 from gateway.orange.receipts import PROVIDER
-from gateway.orange.tokens import TokenStore
+from gateway.orange.tokens import LOCK_WAIT_SECONDS, TokenStore
+
+# The longest an Orange call may take, and a token renewal (the lock, then a call).
+CALL_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
+RENEWAL_SECONDS = LOCK_WAIT_SECONDS + CALL_SECONDS
 
 
 def orange_lane(account: str) -> str:
@@ -42,7 +48,9 @@ class OrangeSmsChannel:
         limiters: Callable[[str], SlotRateLimiter],
         holds: AccountHolds,
         config: OrangeConfig,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._client = client
         self._tokens = tokens
         self._limiters = limiters
@@ -76,9 +84,13 @@ class OrangeSmsChannel:
         )
 
     def send(self, prepared: Prepared[Route], max_wait: float) -> str:
-        """Orange's resource id. A refused token is renewed once; a 403 code 53 waits."""
+        """Orange's resource id. A refused token is renewed once; a 403 code 53 waits. Every
+        wait and call fits in `max_wait` in all (OutOfTime when the next would not)."""
+        deadline = Deadline(max_wait, self._clock)
         route = prepared.route
-        held = before_the_call(partial(self._holds.reason, route.account.name, route.country))
+        held = before_the_call(
+            partial(self._holds.reason, route.account.name, route.country, on_net=route.sms.on_net)
+        )
         if held:
             raise AccountBlocked(held)
         tokens = self._tokens(route.account.name)
@@ -87,12 +99,14 @@ class OrangeSmsChannel:
         token = before_the_call(tokens.current)
         renewed = False
         while True:
-            before_the_call(partial(limiter.acquire, max_wait=max_wait, cost=cost))
+            slot_wait = deadline.require(CALL_SECONDS, "an Orange call")
+            before_the_call(partial(limiter.acquire, max_wait=slot_wait, cost=cost))
             try:
                 resource_id = self._client.send_sms(token.value, route.sms)
             except TokenRejected as exc:
                 if renewed:
                     raise Unavailable(f"token refused twice: {exc}") from exc
+                deadline.require(RENEWAL_SECONDS + CALL_SECONDS, "a token renewal and a call")
                 token = before_the_call(partial(tokens.refresh, stale=token.value))
                 renewed = True
             except RateLimited:

@@ -3,7 +3,9 @@ refreshed by one invocation at a time.
 
 Orange asks that a token be reused until it expires rather than fetched per call. The
 refresher renews it when under a quarter of its lifetime remains (the lifetime is read from
-each answer: it has changed before). A sender that still gets 401 asks for a refresh: under
+each answer: it has changed before, from 90 days to an hour). Senders use a token until a
+margin before its expiry that scales with its lifetime (`expiry_skew`), so even a short-lived
+token serves many sends. A sender that still gets 401 asks for a refresh: under
 the lock, whoever comes second finds the new token already stored and uses it, so ten
 concurrent senders cause one token request, not ten.
 """
@@ -25,7 +27,11 @@ if TYPE_CHECKING:
 
 CACHE_SECONDS = 300
 REFRESH_WHEN_REMAINING = 0.25  # of the token's lifetime
+# A token is not used in its last tenth of life, at most 30 s and at least 1 s before expiry:
+# a fixed 30 s would make a token of 30 s or less unusable, one request per send.
 EXPIRY_SKEW_SECONDS = 30.0
+EXPIRY_SKEW_SHARE = 0.1
+EXPIRY_SKEW_FLOOR_SECONDS = 1.0
 LOCK_WAIT_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.2
 
@@ -146,7 +152,12 @@ class TokenStore:
             return None
 
     def _usable(self, token: AccessToken | None) -> TypeGuard[AccessToken]:
-        return token is not None and token.remaining(self._clock()) > EXPIRY_SKEW_SECONDS
+        return token is not None and token.remaining(self._clock()) > expiry_skew(token.lifetime)
+
+
+def expiry_skew(lifetime: float) -> float:
+    """How long before its expiry a token of `lifetime` seconds is no longer used."""
+    return min(EXPIRY_SKEW_SECONDS, max(EXPIRY_SKEW_FLOOR_SECONDS, EXPIRY_SKEW_SHARE * lifetime))
 
 
 def account_token_store(

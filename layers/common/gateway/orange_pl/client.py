@@ -5,6 +5,7 @@ map onto the Orange client's outcomes.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import requests
@@ -21,13 +22,25 @@ from gateway.orange.client import (
 
 STATUS_PATH = "/Messaging/v1/MMSDeliveryStatus"
 LIMIT_PATH = "/Messaging/v1/MMSDeliveryStatus/limit"  # the URI the seed states, not its typo
+LIMIT_DATE_FORMAT = "%a %b %d %Y"  # the seed's "Tue Jun 30 2026" (JavaScript's toDateString)
 
 
 @dataclass(frozen=True, slots=True)
 class CallLimit:
     used: int
     available: int | None  # None: "unlimited"
-    resets: str
+    resets: datetime | None  # None: the answer's `date` is unreadable
+
+
+def reset_moment(date: str) -> datetime | None:
+    """When the counter resets, from the limit answer's `date` ("Date of reset counter of API
+    usage"): taken as the end of that day in UTC, which is no earlier than its end in Poland,
+    so an allowance spread until then never runs out before the reset."""
+    try:
+        day = datetime.strptime(date.strip(), LIMIT_DATE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(days=1)
 
 
 class OrangePlClient(HttpApi):
@@ -45,7 +58,7 @@ class OrangePlClient(HttpApi):
             return CallLimit(
                 used=int(str(payload.get("used", "0")).strip() or 0),
                 available=None if available.lower() == "unlimited" else int(available),
-                resets=str(payload.get("date", "")),
+                resets=reset_moment(str(payload.get("date", ""))),
             )
         except ValueError as exc:
             raise Unavailable(f"Orange PL limit answer unreadable: {payload}") from exc
