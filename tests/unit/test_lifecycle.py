@@ -101,3 +101,45 @@ def test_reason_and_provider_status_follow_the_status_that_moved() -> None:
     assert late is not None
     assert (late.status, late.reason, late.provider_status) == (S.FAILED, "bad", None)
     assert len(late.history) == 2
+
+
+def advanced(progress: Progress, *updates: StatusUpdate) -> Progress:
+    for update in updates:
+        nxt = advance(progress, update)
+        assert nxt is not None
+        progress = nxt
+    return progress
+
+
+def test_seen_is_bounded_like_the_history_and_holds_exactly_its_keys() -> None:
+    updates = [receipt(S.SENT, f"Raw{i}") for i in range(3 * HISTORY_LIMIT)]
+    progress = advanced(Progress(status=S.SENT), *updates)
+    assert len(progress.seen) == len(progress.history) == HISTORY_LIMIT
+    assert progress.seen == {u.dedupe_key for u in updates[-HISTORY_LIMIT:]}
+
+
+def test_a_message_stored_with_an_unbounded_seen_is_bounded_by_its_next_update() -> None:
+    old = [receipt(S.SENT, f"Raw{i}") for i in range(200)]
+    stored = Progress(
+        status=S.SENT,
+        history=tuple(u.as_history() for u in old[-HISTORY_LIMIT:]),
+        seen=frozenset(u.dedupe_key for u in old),
+    )
+    assert advance(stored, old[0]) is None  # still known: the stored set is read as it is
+    progress = advanced(stored, receipt(S.SENT, "New"))
+    assert len(progress.seen) == HISTORY_LIMIT
+
+
+def test_duplicates_of_the_latest_updates_are_recorded_once() -> None:
+    updates = [receipt(S.SENT, f"Raw{i}") for i in range(3 * HISTORY_LIMIT)]
+    progress = advanced(Progress(status=S.SENT), *updates)
+    assert all(advance(progress, u) is None for u in updates[-HISTORY_LIMIT:])
+
+
+def test_a_duplicate_older_than_the_history_is_recorded_again_but_moves_nothing() -> None:
+    delivered = receipt(S.DELIVERED, "DeliveredToTerminal")
+    others = [receipt(S.SENT, f"Raw{i}") for i in range(HISTORY_LIMIT)]
+    progress = advanced(Progress(status=S.SUBMITTED), delivered, *others)
+    again = advanced(progress, delivered)
+    assert (again.status, again.provider_status) == (S.DELIVERED, "DeliveredToTerminal")
+    assert again.history[-1]["providerStatus"] == "DeliveredToTerminal"

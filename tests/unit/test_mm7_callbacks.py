@@ -3,6 +3,7 @@ and faults, against moto (S3, DynamoDB, EventBridge, Secrets Manager)."""
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +22,15 @@ from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message
 from gateway.core.status import Status
 from gateway.core.tracking import StatusTracker
-from gateway.mm7 import DeliverRequest, parse_request
+from gateway.mm7 import MAX_PARTS, DeliverRequest, parse_request
+from gateway.mm7.mime import MAX_CHARSET_CHARS, MAX_LABEL_CHARS
+from gateway.mm7.parsing import MAX_ADDRESS_CHARS, MAX_ID_CHARS, MAX_RECIPIENTS, MAX_TEXT_CHARS
 from gateway.mms.inbound import InboundMessages
 from tests.faults import THROTTLED, UNAVAILABLE, Outage, outage
 from tests.support import FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
-from tests.unit.mm7.corpus import load
+from tests.unit.mm7.corpus import SMALL_JPEG, load
+from tests.unit.mm7.requests import request
 
 PASSWORD = "mm7-password-0123456789"
 WRONG_PASSWORD = "mm7-password-guessed-9876"
@@ -448,3 +452,145 @@ def test_the_endpoint_always_answers_soap_whatever_it_gets(
     assert response["statusCode"] in (200, 500)
     root = etree.fromstring(response["body"].encode())
     assert etree.QName(root).localname == "Envelope"
+
+
+# ------------------------------------------------------------ fields over what the gateway stores
+
+
+def call_body(content_type: str | None, body: bytes) -> dict[str, Any]:
+    """`POST /callbacks/mm7` with a body made by the test."""
+    sample = event("api_mm7_deliver.json")
+    auth = base64.b64encode(f"mmsc:{PASSWORD}".encode()).decode()
+    sample["headers"] = {"Content-Type": content_type, "Authorization": f"Basic {auth}"}
+    sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
+    sample["body"] = base64.b64encode(body).decode()
+    sample["isBase64Encoded"] = True
+    response: dict[str, Any] = mm7_app.handler(sample, FakeLambdaContext())
+    return response
+
+
+def seed_report(**fields: str) -> bytes:
+    """The seed's DeliveryReportReq with some of its elements' text replaced."""
+    body = load("dr-seed-rel6-1-4").body.decode()
+    for name, value in fields.items():
+        body = re.sub(f"<{name}>[^<]*</{name}>", f"<{name}>{value}</{name}>", body)
+    return body.encode()
+
+
+def test_a_report_with_a_message_id_longer_than_any_kept_is_refused_for_good() -> None:
+    """3,000 characters: no MessageID the gateway keeps (2005), not a storage failure (3000)."""
+    response = call_body("text/xml", seed_report(MessageID="m" * 3000))
+    assert response["statusCode"] == 500
+    assert status_code(response) == "2005"
+
+
+def test_a_report_with_a_huge_status_text_is_applied_with_the_text_cut() -> None:
+    """420 KB of StatusText on a Rejected: the report moves its MMS, the reason is cut."""
+    sent_mms(SEED_DR_MESSAGE_ID)
+    response = call_body("text/xml", seed_report(MMStatus="Rejected", StatusText="x" * 420_000))
+    assert status_code(response) == "1000"
+    message = MessageRepository("messages").get("mms-1")
+    assert message is not None
+    assert message.status is Status.UNDELIVERED
+    assert message.progress.reason == "x" * (MAX_TEXT_CHARS - 1) + "\u2026"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"Sender": f"<Number>{'1' * (MAX_ADDRESS_CHARS + 1)}</Number>"}, "2002"),
+        ({"LinkedID": "L" * (MAX_ID_CHARS + 1)}, "4004"),
+    ],
+    ids=["address", "linked-id"],
+)
+def test_an_mo_with_a_field_over_its_limit_is_refused_for_good(
+    mm7_env: str, fields: dict[str, str], code: str
+) -> None:
+    response = call_body("text/xml", request("DeliverReq", **fields))
+    assert (response["statusCode"], status_code(response)) == (500, code)
+    assert inbound_records() == []
+    assert bus_events(mm7_env) == []
+
+
+# A character that costs the most: 4 bytes in UTF-8 (DynamoDB), 12 as JSON's \u escapes
+# (the event's Detail, as json.dumps writes it).
+WIDE = "\U0001d11e"
+
+
+def mo_at_every_limit() -> bytes:
+    """A DeliverReq with every field the gateway keeps at its limit, in the costliest
+    characters, and as many parts as it takes (the SOAP part counts)."""
+
+    def address(index: int) -> str:
+        return f"<RFC2822Address>{index:03d}{WIDE * (MAX_ADDRESS_CHARS - 3)}</RFC2822Address>"
+
+    soap = request(
+        "DeliverReq",
+        WIDE * MAX_ID_CHARS,
+        MM7Version=WIDE * 1000,
+        LinkedID=WIDE * MAX_ID_CHARS,
+        Sender=address(999),
+        Recipients="".join(f"<To>{address(i)}</To>" for i in range(MAX_RECIPIENTS)),
+        TimeStamp=WIDE * 1000,
+        Priority=WIDE * 1000,
+        Subject=WIDE * 1000,
+    )
+    leaf = (
+        f"Content-Type: application/{'x' * 127}; charset={WIDE * MAX_CHARSET_CHARS}\r\n"
+        f"Content-ID: <{WIDE * MAX_LABEL_CHARS}>\r\n"
+        f"Content-Location: {WIDE * MAX_LABEL_CHARS}\r\n\r\n"
+    ).encode() + b"x"
+    parts = [b"Content-Type: text/xml\r\n\r\n" + soap] + [leaf] * (MAX_PARTS - 1)
+    return b"".join(b"--b\r\n" + part + b"\r\n" for part in parts) + b"--b--\r\n"
+
+
+def test_an_mo_at_every_limit_is_stored_and_announced(mm7_env: str) -> None:
+    """The limits together fit DynamoDB's 400 KB item (moto refuses more, as DynamoDB does)
+    and EventBridge's 256 KB event."""
+    response = call_body("multipart/related; boundary=b", mo_at_every_limit())
+    assert status_code(response) == "1000"
+    [record] = inbound_records()
+    assert len(record["recipients"]["M"]["to"]["L"]) == MAX_RECIPIENTS
+    [announced] = bus_events(mm7_env)
+    detail = json.dumps(announced["detail"], separators=(",", ":"))
+    assert len(detail.encode()) < 256 * 1024
+
+
+def test_an_mo_with_its_sender_hidden_is_stored_and_announced_as_such(
+    mm7_env: str, log_lines: LogLines
+) -> None:
+    """The capture's DeliverReq has no Sender: stored and answered 1000, the sender said to
+    be hidden, not an empty address."""
+    response = call("deliver-rel6-hidden-sender-jpeg")
+    assert (response["statusCode"], status_code(response)) == (200, "1000")
+    [record] = inbound_records()
+    assert "sender" not in record
+    assert "senderKind" not in record
+    assert record["senderHidden"]["BOOL"] is True
+    [part] = record["parts"]["L"]
+    key = part["M"]["s3Key"]["S"]
+    assert boto3.client("s3").get_object(Bucket="attachments", Key=key)["Body"].read() == (
+        SMALL_JPEG
+    )
+    [announced] = bus_events(mm7_env)
+    assert (announced["detail"]["sender"], announced["detail"]["senderHidden"]) == (None, True)
+    [received] = [line for line in log_lines() if line["message"] == "inbound mms received"]
+    assert received["sender"] == "hidden"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "sender", "kind"),
+    [
+        ("deliver-seed-corrected", "12125550123", "Number"),
+        ("deliver-legacy-sender-rfc822address", "alice@example.com", "RFC2822Address"),
+    ],
+)
+def test_an_mo_with_a_sender_is_stored_with_it_and_not_hidden(
+    mm7_env: str, fixture: str, sender: str, kind: str
+) -> None:
+    assert call(fixture)["statusCode"] == 200  # a 1000 (faults go back with 500)
+    [record] = inbound_records()
+    assert (record["sender"]["S"], record["senderKind"]["S"]) == (sender, kind)
+    assert record["senderHidden"]["BOOL"] is False
+    [announced] = bus_events(mm7_env)
+    assert (announced["detail"]["sender"], announced["detail"]["senderHidden"]) == (sender, False)

@@ -6,9 +6,14 @@ from gateway.core.send_request import (
     InvalidRequest,
     MmsRequest,
     OrangePlMmsRequest,
+    SendRequest,
     SmsRequest,
     parse_send_request,
 )
+from gateway.core.sending import Prepared, Result
+from gateway.core.status import Status
+from tests.fakes import MemoryMessageStore
+from tests.pipeline import Pipeline
 
 
 def body(**fields: object) -> str:
@@ -175,3 +180,67 @@ def test_scheduling_fields_are_read_and_sendat_kept_in_utc() -> None:
     assert (request.priority, request.valid_for, request.campaign) == ("bulk", 259_200, "x:1")
     assert request.send_at == "2026-12-24T08:00:00.000Z"
     assert parse_send_request(body()).priority == "normal"  # type: ignore[union-attr]
+
+
+# -- NaN and Infinity: json.loads reads them, JSON has no such numbers ----------------------
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e999"]  # 1e999 overflows to Infinity
+BASES = {
+    "sms": '"channel": "sms", "to": "+2250700000001", "text": "Hi"',
+    "mms": '"channel": "mms", "to": "+12125550123", "text": "Hi"',
+    "orange-pl-mms": '"channel": "orange-pl-mms", "providerMessageId": "b413"',
+}
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+@pytest.mark.parametrize("channel", list(BASES))
+@pytest.mark.parametrize(
+    "metadata", ['{"score": %s}', '{"a": {"b": [1, %s]}}'], ids=["top", "nested"]
+)
+def test_nan_or_infinity_in_metadata_is_refused_under_the_requests_id(
+    number: str, channel: str, metadata: str
+) -> None:
+    raw = f'{{"id": "order-9", {BASES[channel]}, "metadata": {metadata % number}}}'
+    with pytest.raises(InvalidRequest, match="metadata: must not hold NaN or Infinity") as refused:
+        parse_send_request(raw)
+    assert (refused.value.claimed_id, refused.value.claimed_channel) == ("order-9", channel)
+
+
+def test_nan_from_a_python_caller_is_refused_too() -> None:
+    """json.dumps writes float('nan') as NaN: a caller building the request in Python."""
+    with pytest.raises(InvalidRequest, match="metadata: must not hold NaN"):
+        parse_send_request(body(metadata={"ratio": float("nan")}))
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+@pytest.mark.parametrize("field", ["id", "to", "text", "senderName", "validFor", "onNet", "x"])
+def test_nan_or_infinity_in_any_other_field_is_refused_by_its_type(number: str, field: str) -> None:
+    raw = f'{{{BASES["sms"]}, "{field}": {number}}}'  # a repeated key: json.loads keeps the last
+    with pytest.raises(InvalidRequest, match=field):
+        parse_send_request(raw)
+
+
+class _Accepting:
+    """A channel that takes any request: only the validation is under test."""
+
+    def prepare(self, request: SendRequest) -> Prepared[None]:
+        return Prepared(channel="sms", to="+2250700000001", provider="fake", lane="l", route=None)
+
+    def send(self, prepared: Prepared[None], max_wait: float) -> str:
+        return "ref"
+
+
+def test_a_request_with_nan_metadata_ends_failed_with_the_reason_and_no_metadata() -> None:
+    """Its status events carry no metadata EventBridge would refuse (a Detail must be JSON)."""
+    store = MemoryMessageStore()
+    pipeline = Pipeline(store=store, channels={"sms": _Accepting()})
+    assert pipeline.queue_request(body(id="ok", metadata={"n": 1.5})).result is Result.QUEUED
+    raw = f'{{"id": "nan-1", {BASES["sms"]}, "metadata": {{"n": NaN}}}}'
+    assert pipeline.queue_request(raw).result is Result.FAILED
+    message = store.get("nan-1")
+    assert message is not None
+    assert message.status is Status.FAILED
+    assert message.progress.reason == (
+        "invalid request: metadata: must not hold NaN or Infinity, which are not JSON numbers"
+    )
+    json.dumps(message.metadata, allow_nan=False)

@@ -13,6 +13,7 @@ from gateway.mm7 import (
     ContentPart,
     DeliverRequest,
     DeliveryReportRequest,
+    HiddenSender,
     Mm7Error,
     ReadReplyRequest,
     Recipients,
@@ -24,7 +25,7 @@ from gateway.mm7 import (
     read_status,
 )
 from gateway.mm7.model import NAMESPACES
-from tests.unit.mm7.corpus import GIF, JPEG, NS, PNG, SMIL, load, names
+from tests.unit.mm7.corpus import GIF, JPEG, NS, PNG, SMALL_JPEG, SMIL, load, names
 
 
 @dataclass(frozen=True)
@@ -269,8 +270,27 @@ CASES: dict[str, Request | Refused] = {
     ),
     "deliver-truncated": Refused(StatusCode.VALIDATION_ERROR, "without its closing boundary"),
     "deliver-no-soap-part": Refused(StatusCode.VALIDATION_ERROR, "no SOAP part"),
-    "deliver-missing-sender": Refused(
-        StatusCode.VALIDATION_ERROR, "DeliverReq has no Sender", header(REL6, "tx-d-21")
+    "deliver-missing-sender": deliver(header(REL6, "tx-d-21"), sender=HiddenSender()),
+    "deliver-rel6-hidden-sender-jpeg": DeliverRequest(
+        header=header(REL6, "5f0c2e9a-0917-mo-004821"),
+        sender=HiddenSender(),
+        recipients=Recipients(to=(Address("36123", AddressKind.SHORT_CODE),)),
+        parts=(
+            ContentPart(
+                "image/jpeg",
+                SMALL_JPEG,
+                content_id="image0001@mmsc01.operator.example",
+                content_location="IMG_0048.jpg",
+            ),
+        ),
+        subject="Photo",
+        priority="Normal",
+        linked_id="0601091703221000048",
+        timestamp="2024-06-01T09:17:03+02:00",
+    ),
+    "deliver-legacy-sender-rfc822address": deliver(
+        header("REL-5-MM7-1-2", "tx-d-22", "5.6.0"),
+        sender=Address("alice@example.com", AddressKind.RFC2822),
     ),
     # Refused requests.
     "unsupported-cancel-req": Refused(

@@ -358,6 +358,12 @@ ACCEPTED = SubmitResult(1000, "Success", "msg-1")
         pytest.param(*multipart_answer(submit_rsp(1000)), ACCEPTED, id="multipart"),
         pytest.param(
             "text/xml",
+            submit_rsp(1000, message_id="m" * 256),
+            SubmitResult(1000, "Success", "m" * 256),
+            id="longest-message-id",
+        ),
+        pytest.param(
+            "text/xml",
             submit_rsp(2007, "Unsupported", None),
             SubmitResult(2007, "Unsupported"),
             id="2xxx-in-rsp",
@@ -422,6 +428,8 @@ def test_responses_are_read(content_type: str | None, body: bytes, expected: Sub
         (submit_rsp(1000).replace(b"mm7:Status>", b"mm7:Other>"), "numeric StatusCode"),
         (submit_rsp(1000, message_id=None), "1000 without a MessageID"),
         (fault(1100), "1100 without a MessageID"),
+        # Its delivery reports would be refused (2005): the gateway keeps none longer.
+        (submit_rsp(1000, message_id="m" * 257), "MessageID of 257 characters"),
     ],
 )
 def test_malformed_responses_are_refused_clearly(body: bytes, reason: str) -> None:

@@ -2,6 +2,13 @@
 
 Every receipt is kept in the history (an exact duplicate once), and the status only moves
 forward in rank; the repository persists what this module decides.
+
+The history keeps the latest HISTORY_LIMIT entries and `seen`, the dedupe keys, exactly the
+keys of those entries: both are bounded alike, however many receipts a message gets. A
+duplicate is recognised while its first copy is among the latest 50 distinct updates, which
+covers how duplicates come (a carrier or MMSC resending within minutes, when a message has had
+a handful of updates); an older one is recorded again but cannot move the status: statuses
+only move forward, and it was applied once already.
 """
 
 from dataclasses import dataclass, field, replace
@@ -9,6 +16,17 @@ from dataclasses import dataclass, field, replace
 from gateway.core.status import Status, can_move
 
 HISTORY_LIMIT = 50
+
+
+def _dedupe_key(source: str, provider_status: str | None, status: str, reason: str | None) -> str:
+    return f"{source}|{provider_status or ''}|{status}|{reason or ''}"
+
+
+def _entry_key(entry: dict[str, str]) -> str:
+    """The dedupe key of the update a history entry records (`StatusUpdate.as_history`)."""
+    return _dedupe_key(
+        entry["source"], entry.get("providerStatus"), entry["status"], entry.get("reason")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +40,7 @@ class StatusUpdate:
     @property
     def dedupe_key(self) -> str:
         """Two updates are the same when the same source reports the same status (and reason)."""
-        return f"{self.source}|{self.provider_status or ''}|{self.status}|{self.reason or ''}"
+        return _dedupe_key(self.source, self.provider_status, self.status, self.reason)
 
     def as_history(self) -> dict[str, str]:
         entry = {"status": str(self.status), "at": self.at, "source": self.source}
@@ -61,5 +79,5 @@ def advance(progress: Progress, update: StatusUpdate) -> Progress | None:
         reason=update.reason if moved else progress.reason,
         updated_at=update.at,
         history=history,
-        seen=progress.seen | {key},
+        seen=frozenset(map(_entry_key, history)),
     )

@@ -73,7 +73,13 @@ def normalise_msisdn(value: str) -> str:
 
 
 def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
+    try:
+        # Strict JSON: the status events carry the metadata, and EventBridge refuses a
+        # Detail holding NaN or Infinity (json.loads reads both, and 1e999 as Infinity).
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError as exc:
+        raise ValueError("must not hold NaN or Infinity, which are not JSON numbers") from exc
+    if len(text) > METADATA_MAX_BYTES:
         raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
     return value
 
@@ -208,7 +214,9 @@ _ID_RE = re.compile(ID_PATTERN)
 def parse_send_request(body: str) -> SendRequest:
     """The validated request, or InvalidRequest with every problem in one readable line. The
     body is read once, whatever it holds: deep nesting or a huge number is an invalid request
-    like any other, never an exception that would fail the whole batch."""
+    like any other, never an exception that would fail the whole batch. NaN and Infinity,
+    which json.loads reads, are refused by the fields' types (metadata's by its validator),
+    so that the request fails under its own id with the field named."""
     try:
         payload = json.loads(body)
     except json.JSONDecodeError as exc:

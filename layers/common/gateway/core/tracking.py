@@ -85,19 +85,36 @@ class StatusTracker:
         """Messages past their deadline: one the carrier has, still without a final receipt,
         ends unknown (or, above unknown in rank, keeps its status with the sweep in its
         history); one whose claim ran out while it was being sent (its sender died mid-send)
-        ends unknown too, never sent again. How many."""
+        ends unknown too, never sent again. How many.
+
+        A message that cannot be written does not stop the sweep: it is logged and counted
+        (`SweepFailures`), the others are swept, and then an ExceptionGroup of the failures
+        is raised, so that the invocation fails where it is watched (the function's errors);
+        the failed ones stay in the deadline index for the next sweep."""
         swept = 0
+        failures: list[Exception] = []
         for message_id in self._store.overdue(now):
-            message = self._store.get(message_id)
-            reason = NO_FINAL_RECEIPT
-            if message is not None and message.status == Status.ACCEPTED:
-                reason = DIED_MID_SEND
-            update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=reason)
-            self.apply(message_id, update, final_by=None, send_started_at=None)
+            try:
+                message = self._store.get(message_id)
+                reason = NO_FINAL_RECEIPT
+                if message is not None and message.status == Status.ACCEPTED:
+                    reason = DIED_MID_SEND
+                update = StatusUpdate(Status.UNKNOWN, now, "gateway", reason=reason)
+                self.apply(message_id, update, final_by=None, send_started_at=None)
+            except Exception as exc:  # whatever one message's failure, the others are swept
+                # The id and the error's type: no phone number, no item in the message.
+                logger.error(
+                    "overdue message not swept", message_id=message_id, error=type(exc).__name__
+                )
+                failures.append(exc)
+                continue
             swept += 1
         if swept:
             metrics.add_metric(name="NoFinalReceipt", unit="Count", value=swept)
             logger.info("overdue messages swept", count=swept)
+        if failures:
+            metrics.add_metric(name="SweepFailures", unit="Count", value=len(failures))
+            raise ExceptionGroup(f"{len(failures)} overdue messages not swept", failures)
         return swept
 
     def touch(self, message_id: str, **changes: Any) -> None:

@@ -32,8 +32,19 @@ MAX_BODY_BYTES = 4_500_000
 MAX_PARTS = 50
 # multipart/related > multipart/mixed (the seed) > multipart/related (SMIL) > one spare level.
 MAX_DEPTH = 4
+# A part's headers are Content-Type, -ID, -Location, -Transfer-Encoding, -Disposition and a
+# few more, a line or two each: these leave room for long file names, and keep a part that
+# is all header lines from costing more than a real one.
+MAX_HEADER_BYTES = 8192
+MAX_HEADER_FIELDS = 64
+# What the MO record keeps of each leaf part, bounded like the MM7 fields (see
+# gateway.mm7.parsing); RFC 2978 charset names are 40 characters at most.
+MAX_LABEL_CHARS = 256  # Content-ID, Content-Location
+MAX_CHARSET_CHARS = 64
 
 _XML_TYPES = frozenset({"text/xml", "application/xml"})  # and any type/subtype+xml
+# RFC 6838's type/subtype (lower case here): ASCII, each name at most 127 characters.
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _PARAM = re.compile(r';\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
 _QUOTED_PAIR = re.compile(r"\\(.)")
 # A field name is a token (RFC 9110), so that a body line such as `<ns1:Envelope` is no header.
@@ -110,10 +121,16 @@ def _header_text(value: bytes) -> str:
         return value.decode("latin-1").strip()
 
 
+def _refuse(text: str) -> Mm7Error:
+    return Mm7Error(StatusCode.MULTIMEDIA_CONTENT_REFUSED, text)
+
+
 def _read_part(segment: bytes) -> _Part:
-    """Headers up to the first blank line, or up to the first line that is not a header."""
-    headers: dict[str, str] = {}
-    last: str | None = None  # the header a folded line continues
+    """Headers up to the first blank line, or up to the first line that is not a header.
+    A folded header's lines are collected and joined once: appending each to the value would
+    copy it again for every line."""
+    lines: dict[str, list[str]] = {}
+    last: list[str] | None = None  # the lines of the header a folded line continues
     pos = 0
     while pos < len(segment):
         newline = segment.find(b"\n", pos)
@@ -122,17 +139,23 @@ def _read_part(segment: bytes) -> _Part:
         if not line:
             pos = end + 1
             break
-        if line[:1] in (b" ", b"\t"):
-            if last is not None:
-                headers[last] += " " + _header_text(line)
-        elif field := _HEADER_FIELD.match(line):
-            name = field[1].decode("ascii").lower()
-            last = name if name not in headers else None
-            headers.setdefault(name, _header_text(line[field.end() :]))
-        else:
+        folded = line[:1] in (b" ", b"\t")
+        field = None if folded else _HEADER_FIELD.match(line)
+        if field is None and not folded:
             break
+        if end > MAX_HEADER_BYTES:
+            raise _refuse(f"MIME part headers over {MAX_HEADER_BYTES} bytes")
+        if field is None:
+            if last is not None:
+                last.append(_header_text(line))
+        elif (name := field[1].decode("ascii").lower()) in lines:
+            last = None  # the first of a repeated header wins
+        elif len(lines) == MAX_HEADER_FIELDS:
+            raise _refuse(f"a MIME part with more than {MAX_HEADER_FIELDS} headers")
+        else:
+            last = lines[name] = [_header_text(line[field.end() :])]
         pos = end + 1
-    return _Part(headers, segment[pos:])
+    return _Part({name: " ".join(value) for name, value in lines.items()}, segment[pos:])
 
 
 class _Budget:
@@ -144,9 +167,7 @@ class _Budget:
     def take(self) -> None:
         self.used += 1
         if self.used > MAX_PARTS:
-            raise Mm7Error(
-                StatusCode.MULTIMEDIA_CONTENT_REFUSED, f"more than {MAX_PARTS} MIME parts"
-            )
+            raise _refuse(f"more than {MAX_PARTS} MIME parts")
 
 
 def _find_delimiter(data: bytes, delimiter: bytes, start: int) -> int:
@@ -211,6 +232,30 @@ def _leaves(entity: ContentPart | _Multipart) -> Iterator[ContentPart]:
         yield entity
 
 
+def _leaf(
+    content_type: ContentType, data: bytes, content_id: str | None, location: str | None
+) -> ContentPart:
+    """A leaf part; refused when what the MO keeps of it is over its limit. A media type that
+    is no RFC 6838 type/subtype (nor a Content-Type S3 would take) is read as text/plain, the
+    default RFC 2045 recommends for an invalid Content-Type."""
+    charset = content_type.params.get("charset")
+    for name, value, limit in (
+        ("Content-ID", content_id, MAX_LABEL_CHARS),
+        ("Content-Location", location, MAX_LABEL_CHARS),
+        ("charset", charset, MAX_CHARSET_CHARS),
+    ):
+        if value is not None and len(value) > limit:
+            raise _refuse(f"a part's {name} has {len(value)} characters, over the limit of {limit}")
+    valid = _MEDIA_TYPE.fullmatch(content_type.media_type)
+    return ContentPart(
+        content_type=content_type.media_type if valid else "text/plain",
+        data=data,
+        content_id=content_id,
+        content_location=location,
+        charset=charset,
+    )
+
+
 def _entity(part: _Part, depth: int, budget: _Budget) -> ContentPart | _Multipart:
     """`part` as a leaf, or as a container of its parts; `depth` counts the multiparts around it."""
     content_type = part.content_type
@@ -218,17 +263,9 @@ def _entity(part: _Part, depth: int, budget: _Budget) -> ContentPart | _Multipar
     content_id = part.content_id
     location = part.headers.get("content-location") or None
     if not content_type.media_type.startswith("multipart/"):
-        return ContentPart(
-            content_type=content_type.media_type or "text/plain",  # RFC 2045's default
-            data=data,
-            content_id=content_id,
-            content_location=location,
-            charset=content_type.params.get("charset"),
-        )
+        return _leaf(content_type, data, content_id, location)
     if depth >= MAX_DEPTH:
-        raise Mm7Error(
-            StatusCode.MULTIMEDIA_CONTENT_REFUSED, f"multiparts nested more than {MAX_DEPTH} deep"
-        )
+        raise _refuse(f"multiparts nested more than {MAX_DEPTH} deep")
     children = _split(data, _boundary(content_type, data), budget)
     return _Multipart(
         content_id=content_id,
@@ -269,7 +306,7 @@ class Body:
         try:
             entities = tuple(_entity(part, 1, budget) for part in self.attachments)
         except _Malformed as exc:
-            raise Mm7Error(StatusCode.MULTIMEDIA_CONTENT_REFUSED, str(exc)) from exc
+            raise _refuse(str(exc)) from exc
         target = _find(entities, href) if href else None
         chosen = (target,) if target is not None else entities
         return tuple(leaf for entity in chosen for leaf in _leaves(entity))
@@ -291,10 +328,7 @@ def _soap_index(parts: list[_Part], start: str | None) -> int:
 def read_body(content_type: str | None, body: bytes) -> Body:
     """Splits the request body; Mm7Error 2004 over the limits, 4004 when no SOAP part is found."""
     if len(body) > MAX_BODY_BYTES:
-        raise Mm7Error(
-            StatusCode.MULTIMEDIA_CONTENT_REFUSED,
-            f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit",
-        )
+        raise _refuse(f"body of {len(body)} bytes is over the {MAX_BODY_BYTES}-byte limit")
     parsed = parse_content_type(content_type)
     if not parsed.media_type.startswith("multipart/") or _XML_START.match(body):
         return Body(soap=body)

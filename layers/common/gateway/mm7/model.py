@@ -43,8 +43,9 @@ class RequestHeader:
 class AddressKind(StrEnum):
     NUMBER = "Number"
     SHORT_CODE = "ShortCode"
-    RFC2822 = "RFC2822Address"
-    # Bare text in Sender, SenderAddress, To..., as older MMSCs send it.
+    RFC2822 = "RFC2822Address"  # also read from RFC822Address, the name older MMSCs use
+    # Bare text in Sender, SenderAddress, To..., as older MMSCs send it, or the text of an
+    # element that is none of the above.
     LEGACY = "legacy"
 
 
@@ -53,6 +54,15 @@ class Address:
     value: str
     kind: AddressKind
     display_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenSender:
+    """A DeliverReq without a sender address: 23.140 makes Sender optional, and an MMSC
+    leaves it out when the originator asked for their address to be hidden. `value` is None,
+    never a string that could pass for an address."""
+
+    value: None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,7 @@ class DeliverRequest:
     RESPONSE: ClassVar[str] = "DeliverRsp"
 
     header: RequestHeader
-    sender: Address
+    sender: Address | HiddenSender
     recipients: Recipients = Recipients()
     parts: tuple[ContentPart, ...] = ()
     subject: str | None = None

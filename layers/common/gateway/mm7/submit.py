@@ -28,7 +28,7 @@ from gateway.mm7 import xml
 from gateway.mm7.errors import Mm7Error, StatusCode
 from gateway.mm7.mime import read_body
 from gateway.mm7.model import DEFAULT_NAMESPACE, DEFAULT_VERSION, AddressKind, RequestHeader
-from gateway.mm7.parsing import soap_operation
+from gateway.mm7.parsing import MAX_ID_CHARS, soap_operation
 from gateway.mm7.replies import envelope, namespace_prefix, xml_text
 
 CRLF = b"\r\n"
@@ -301,13 +301,20 @@ def _fault(fault: etree._Element) -> SubmitResult:
 def parse_submit_response(content_type: str | None, body: bytes) -> SubmitResult:
     """The MMSC's answer to a SubmitReq: bare XML (text/xml, application/xml) or a
     multipart/related with a SOAP part. MalformedResponse when it holds no SOAP envelope with
-    a readable status, or accepts the MM without a MessageID."""
+    a readable status, or accepts the MM without a MessageID or with one over MAX_ID_CHARS
+    (its delivery reports would be refused: the gateway keeps no longer one)."""
     try:
         operation, _header = soap_operation(xml.parse(read_body(content_type, body).soap))
     except Mm7Error as exc:
         raise MalformedResponse(f"not an MM7 response: {exc.text}") from exc
     read = _fault if xml.local_name(operation) == "Fault" else _response
     result = read(operation)
-    if result.outcome is Outcome.ACCEPTED and result.message_id is None:
+    if result.outcome is not Outcome.ACCEPTED:
+        return result
+    if result.message_id is None:
         raise MalformedResponse(f"status {result.status_code} without a MessageID")
+    if len(result.message_id) > MAX_ID_CHARS:
+        raise MalformedResponse(
+            f"MessageID of {len(result.message_id)} characters is over the limit of {MAX_ID_CHARS}"
+        )
     return result

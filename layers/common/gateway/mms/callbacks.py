@@ -4,8 +4,10 @@ a SOAP answer: the operation's response with 1000, or a fault the MMSC can act o
 
 HTTP status: a fault goes back with 500, as SOAP 1.1 requires. The seeds' MMSC retries on
 any answer but 200 with 1000, which is what a storage failure (3000) wants; a request that
-is not well-formed (4004), an unsupported operation (4003) or content over the limits
-(2004) is refused the same way, so that a peer that treats faults by the spec sees one.
+is not well-formed (4004), an unsupported operation (4003), content over the limits (2004)
+or a field over what the gateway stores (2002, 2005, 4004: `gateway.mm7.parsing`) is refused
+the same way, so that a peer that treats faults by the spec sees one. What could never be
+stored is refused so, never answered 3000.
 """
 
 from gateway.aws.clients import AWS_FAILURES

@@ -27,7 +27,7 @@ from gateway.aws.clients import AWS_FAILURES
 from gateway.aws.events import publish
 from gateway.aws.inbound_store import InboundRepository
 from gateway.core.masking import mask_msisdn
-from gateway.mm7 import Address, ContentPart, DeliverRequest
+from gateway.mm7 import Address, ContentPart, DeliverRequest, HiddenSender
 from gateway.observability import logger, metrics
 
 EVENT_TYPE = "InboundMessageReceived"
@@ -144,8 +144,7 @@ class InboundMessages:
         return {
             "id": message_id,
             "channel": "mms",
-            "sender": request.sender.value,
-            "senderKind": str(request.sender.kind),
+            **_sender(request.sender),
             "recipients": {
                 "to": [a.value for a in recipients.to],
                 "cc": [a.value for a in recipients.cc],
@@ -174,10 +173,21 @@ class InboundMessages:
         fields = ("id", "sender", "recipients", "subject", "priority", "linkedId", "timestamp")
         return {
             **{k: record.get(k) for k in fields},
+            # Older records lack the field: their sender was always there.
+            "senderHidden": record.get("senderHidden", False),
             "receivedAt": record["receivedAt"],
             "parts": parts,
         }
 
 
-def _masked(address: Address) -> str:
-    return mask_msisdn(address.value) if address.value.lstrip("+").isdigit() else "***"
+def _sender(sender: Address | HiddenSender) -> dict[str, Any]:
+    """A hidden sender is said to be one, with no address (not an empty one)."""
+    if isinstance(sender, HiddenSender):
+        return {"sender": None, "senderHidden": True}
+    return {"sender": sender.value, "senderKind": str(sender.kind), "senderHidden": False}
+
+
+def _masked(sender: Address | HiddenSender) -> str:
+    if isinstance(sender, HiddenSender):
+        return "hidden"
+    return mask_msisdn(sender.value) if sender.value.lstrip("+").isdigit() else "***"
