@@ -2,6 +2,7 @@
 directory under a unique name, fed SMS through the send queue, watched through the Orange
 simulator, the queues and the status API."""
 
+import os
 import threading
 import time
 import uuid
@@ -12,8 +13,6 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import TracebackType
 from typing import Any, Self
-
-from moto.core.model_instances import model_data
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
@@ -27,7 +26,6 @@ FINAL_STATUSES = frozenset(
     {"delivered", "undelivered", "rejected", "failed", "unknown", "expired", "cancelled"}
 )
 POLL_SECONDS = 0.5
-MOTO_FORGET_SECONDS = 2.0
 EXPIRER_POLL_SECONDS = 0.1  # "every N sends" within a send or so at 5-10 SMS/s
 # Enough for any run here: the simulator refuses sends once a country's units run out.
 CONTRACT_UNITS = 100_000
@@ -71,7 +69,7 @@ def local_stack(
             api_port=0,
             aws_port=0,
             state_dir=Path(state_dir),
-            # moto keeps state per process: each stack of a run needs its own name.
+            # A name of its own per stack of a run: its resources are named after it.
             stack_name=f"{label}-{uuid.uuid4().hex[:6]}",
             parameter_overrides=dict(overrides or {}),
             visibility_timeout=visibility_timeout,
@@ -80,35 +78,18 @@ def local_stack(
             # No reader of the bus here: the events are published, nothing queues them.
             events_queue=False,
         )
-        with _forgetting_moto_copies(), LocalStack(options) as stack:
+        with LocalStack(options) as stack:
             orange = stack.simulator(OrangeSimulator)
             for route in (CIV, MLI):
                 orange.set_contract(route.country, units=CONTRACT_UNITS)
             yield stack
 
 
-@contextmanager
-def _forgetting_moto_copies() -> Iterator[None]:
-    """Keep the stack's moto (in this process) from exhausting memory.
-
-    moto lists every DynamoDB model object it ever made, for its dashboard: every version of
-    every item, and every copy a transaction keeps for its rollback. Emptying the lists now
-    and then frees them; the tables themselves are not touched.
-    """
-    stop = threading.Event()
-
-    def forget() -> None:
-        while not stop.wait(MOTO_FORGET_SECONDS):
-            for model in model_data["dynamodb"].values():
-                model.instances_tracked = []  # type: ignore[attr-defined]
-
-    thread = threading.Thread(target=forget, name="moto-forget-copies", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process of this machine has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime and stime are the 14th and 15th fields; the 3rd is the first after the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def gateway_client(stack: LocalStack) -> GatewayClient:

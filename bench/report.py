@@ -18,14 +18,13 @@ other entries, as they are when it runs. Figures are never asserted in tests. Wh
 has a natural baseline (the carrier's cap, the standard library doing the same work,
 `import boto3`) it is given as a ratio measured in the same run.
 
-The local-stack benchmarks run the whole gateway on this machine: one process hosts moto
-(as AWS), the Orange simulator, the API front and the SQS pollers, and each function runs in
-its own worker processes. On a small machine that one process, not the gateway, can set the
-pace: the throughput section reports how much of a core it used, and how much of the run
-moto spent in DynamoDB transactions (the local stack serves one DynamoDB request at a time,
-so none is served meanwhile; `infra/local/moto/` explains why, and why its
-transactions keep a copy of the items they touch only). The machine may also run other work:
-each section gives the load average at its start and end.
+The local-stack benchmarks run the whole gateway on this machine: moto (as AWS) in a process
+of its own, each carrier simulator in its own, the API front and the SQS pollers in the
+stack's process, and each function in its own worker processes. On a small machine moto's
+process, not the gateway, can set the pace (it serves one DynamoDB request at a time:
+`infra/local/moto/` explains why): the throughput section reports how much of a core it and
+the stack's process used. The machine may also run other work: each section gives the load
+average at its start and end.
 """
 
 
@@ -122,16 +121,12 @@ def _throughput(figures: Mapping[str, Any]) -> list[str]:
         (
             "host process CPU",
             lambda r: f"{r['host_cpu_share']:.0%} of a core",
-            "the stack's own process (moto, API front, pollers)",
+            "the stack's own process (API front, pollers)",
         ),
         (
-            "moto TransactWriteItems",
-            lambda r: (
-                f"{r['moto_transaction_share']:.0%} of the run "
-                f"({r['moto_transactions']} x {r['moto_transaction_ms']} ms)"
-            ),
-            "local only: the stack serves one DynamoDB request at a time, so nothing else "
-            "is served meanwhile",
+            "moto process CPU",
+            lambda r: f"{r.get('moto_cpu_share', 0):.0%} of a core",
+            "moto's own process (DynamoDB, SQS... for the functions); near 100 % it sets the pace",
         ),
         ("token requests", lambda r: r["token_requests"], "during the run (fetched before it)"),
         (
@@ -279,6 +274,12 @@ def _traffic(figures: Mapping[str, Any]) -> list[str]:
                 figures["shaped"]["duplicate_sends"],
                 figures["unshaped"]["duplicate_sends"],
                 0,
+            ],
+            [
+                f"backlog of {figures['backlog']:,} recorded by the intake, s",
+                figures["shaped"].get("backlog_recorded_seconds", "-"),
+                figures["unshaped"].get("backlog_recorded_seconds", "-"),
+                "",
             ],
             [
                 "B's p95, busy A / idle A",

@@ -16,16 +16,10 @@
 
 import bisect
 import logging
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
-from unittest.mock import patch
-
-from moto.dynamodb.models import DynamoDBBackend
 
 from bench.local import (
     CIV,
@@ -36,6 +30,7 @@ from bench.local import (
     final_views,
     gateway_client,
     local_stack,
+    process_cpu_seconds,
     settle,
     sms_requests,
     wait_until,
@@ -94,18 +89,17 @@ def measure_throughput(
     # queued while they run, the first seconds would measure the queueing too.
     with stack.queue_sources_disabled("SenderFunction"):
         gateway.send(requests_)
-    started, cpu_started = time.time(), time.process_time()
-    with moto_transaction_clock() as transactions:
-        # The simulator's counter first: each look at the queue's depth has moto go through
-        # every queued message, in the process the gateway's DynamoDB calls wait for.
-        wait_until(
-            lambda: orange.stats()["sends"] - before["sends"] >= len(requests_), SETTLE_SECONDS
-        )
-        settled = settle(stack, SETTLE_SECONDS)
+    started = time.time()
+    cpu_started = time.process_time(), process_cpu_seconds(stack.moto_pid)
+    # The simulator's counter first: each look at the queue's depth has moto go through
+    # every queued message.
+    wait_until(lambda: orange.stats()["sends"] - before["sends"] >= len(requests_), SETTLE_SECONDS)
+    settled = settle(stack, SETTLE_SECONDS)
     elapsed = time.time() - started
-    # This process hosts moto, the API front and the pollers: near 1.0 (one core, under the
-    # GIL) it, not the gateway, set the pace.
-    host_cpu_share = (time.process_time() - cpu_started) / elapsed
+    # This process hosts the API front and the pollers, moto's its DynamoDB and SQS: either
+    # near 1.0 (one core, under its GIL) means it, not the gateway, set the pace.
+    host_cpu_share = (time.process_time() - cpu_started[0]) / elapsed
+    moto_cpu_share = (process_cpu_seconds(stack.moto_pid) - cpu_started[1]) / elapsed
     texts = {str(r["text"]) for r in requests_}
     sends = [s for s in orange.sends() if s.text in texts]
     if not sends:
@@ -132,9 +126,7 @@ def measure_throughput(
         "all_delivered": not not_delivered,
         "not_delivered": dict(not_delivered.most_common()),
         "host_cpu_share": round(host_cpu_share, 2),
-        "moto_transactions": transactions.calls,
-        "moto_transaction_ms": round(1000 * transactions.seconds / max(transactions.calls, 1)),
-        "moto_transaction_share": round(transactions.seconds / elapsed, 2),
+        "moto_cpu_share": round(moto_cpu_share, 2),
     }
 
 
@@ -230,38 +222,6 @@ def measure_dynamodb_requests(
         "total": round(operations.total() / count, 2),
         "by_operation": per_message(operations, count),
     }
-
-
-@dataclass
-class TransactionTime:
-    calls: int = 0
-    seconds: float = 0.0
-
-
-@contextmanager
-def moto_transaction_clock() -> Iterator[TransactionTime]:
-    """Time moto (in this process) spends in DynamoDB TransactWriteItems over a `with` block.
-
-    The local stack serves one DynamoDB request at a time, so no other request is served
-    meanwhile: a cost of the local stack, not one DynamoDB has. moto's own transactions copy
-    the whole table (a cost growing with the table); the local stack's copy only the items
-    they touch (`infra.local.moto.speed`), and this figure shows what remains.
-    """
-    spent = TransactionTime()
-    lock = threading.Lock()
-    original = DynamoDBBackend.transact_write_items
-
-    def timed(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        started = time.perf_counter()
-        try:
-            original(backend, transact_items)
-        finally:
-            with lock:
-                spent.calls += 1
-                spent.seconds += time.perf_counter() - started
-
-    with patch.object(DynamoDBBackend, "transact_write_items", timed):
-        yield spent
 
 
 def _sender_concurrency(stack: LocalStack) -> int:

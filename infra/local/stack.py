@@ -1,9 +1,9 @@
 """The local stack: the whole gateway on this machine, without Docker.
 
-Start order: moto's server, the carrier simulators (their URLs are template parameters),
-the template's data resources, the function workers, the API front, the carriers'
-callbacks and credentials, the custom resources (the Orange receipt subscription), the SQS
-pollers, the scheduler; then `<state_dir>/endpoints.json` and each function's configuration
+Start order: moto's server (in a process of its own), the carrier simulators (their URLs are
+template parameters), the template's data resources, the function workers, the API front, the
+carriers' callbacks and credentials, the custom resources (the Orange receipt subscription),
+the SQS pollers, the scheduler; then `<state_dir>/endpoints.json` and each function's configuration
 in `<state_dir>/functions/`. `stop` deletes the custom resources, undoes the rest in reverse
 and removes those files, which describe a running stack.
 """
@@ -18,10 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 
-from moto.server import ThreadedMotoServer
-
 from infra.local.aws import AwsClients
-from infra.local.moto import adapt_moto
+from infra.local.moto.server import MotoProcess
 from infra.local.runtime.carriers import CARRIERS, Carrier, Gateway
 from infra.local.runtime.runtime import FunctionRuntime, Invocation
 from infra.local.runtime.simulator_process import SimulatorProcess
@@ -104,7 +102,7 @@ class LocalStack:
 
     def __init__(self, options: LocalStackOptions | None = None) -> None:
         self.options = options or LocalStackOptions()
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: MotoProcess | None = None
         self._clients: AwsClients | None = None
         self._simulators: dict[str, SimulatorProcess[Any]] = {}
         self._runtime: FunctionRuntime | None = None
@@ -204,6 +202,13 @@ class LocalStack:
     def worker_pids(self) -> list[int]:
         return self._require_runtime().worker_pids()
 
+    @property
+    def moto_pid(self) -> int:
+        """moto's process (AWS, for the functions): its CPU is the local stack's cost."""
+        if self._moto is None:
+            raise RuntimeError("local stack not started")
+        return self._moto.pid
+
     def _require_runtime(self) -> FunctionRuntime:
         if self._runtime is None:
             raise RuntimeError("local stack not started")
@@ -224,12 +229,8 @@ class LocalStack:
         options = self.options
         template = Template.load(options.template_path)
 
-        adapt_moto()
-        self._moto = ThreadedMotoServer(
-            ip_address=options.host, port=options.aws_port, verbose=False
-        )
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
+        self._moto = MotoProcess(options.host, options.aws_port)
+        host, port = self._moto.host, self._moto.port
         clients = self._clients = AwsClients(f"http://{host}:{port}", options.region)
 
         overrides = dict(options.parameter_overrides)

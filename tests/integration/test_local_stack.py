@@ -456,6 +456,14 @@ def process_exists(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def test_moto_serves_from_a_process_of_its_own(stack: LocalStack) -> None:
+    """AWS is an outside system: the stack's own threads never hold moto's interpreter."""
+    assert stack.moto_pid != os.getpid()
+    assert process_exists(stack.moto_pid)
+    tables = stack.clients.dynamodb().list_tables()["TableNames"]
+    assert tables
+
+
 def test_handler_exception_is_reported_and_the_worker_stays_warm(stack: LocalStack) -> None:
     before = pid_of(stack.invoke("WorkerFunction", {}))
     failed = stack.invoke("WorkerFunction", {"raise": "boom"})

@@ -21,6 +21,9 @@ gateway, would set a benchmark's pace.
   a message each). These answers are their JSON already; only bytes (base64), times (epoch
   seconds) and missing values (left out) need the shape's care.
 - A response class's action names are listed once, not on every request (`inspect`).
+- DynamoDB's model objects are not kept in moto's list of every instance ever made (for its
+  dashboard): every version of every item, and every copy a transaction keeps, held forever,
+  exhausted memory under a backlog.
 
 None changes what an AWS API answers; tests/integration/test_local_moto_tuning.py checks
 that. Each reaches into moto's private internals; pyproject.toml pins moto for that reason.
@@ -42,6 +45,7 @@ import moto.backends as moto_backends
 import moto.core.responses as moto_responses
 import moto.core.utils as moto_utils
 import moto.dynamodb.models as dynamodb_models
+from moto.core.model_instances import model_data
 from moto.core.responses import ActionContext, ActionResult
 from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
@@ -62,6 +66,7 @@ def apply() -> None:
     _list_modules_once()
     _answers_written_directly()
     _action_names_listed_once()
+    _dynamodb_instances_not_kept()
 
 
 # Answers that are their JSON already, value for value (items, counts, keys, stream records):
@@ -116,6 +121,18 @@ def _json_ready(value: Any) -> Any:
         seconds = calendar.timegm(value.timetuple())
         return seconds + (value.microsecond // 1000) / 1000 if value.microsecond else seconds
     return value
+
+
+class _Discarded(list[Any]):
+    """A list that keeps nothing appended to it."""
+
+    def append(self, _: Any) -> None:
+        pass
+
+
+def _dynamodb_instances_not_kept() -> None:
+    for model in model_data["dynamodb"].values():
+        model.instances_tracked = _Discarded()  # type: ignore[attr-defined]
 
 
 def _action_names_listed_once() -> None:
