@@ -1,14 +1,16 @@
 """The sender under injected faults (issue 7, point 8): SMS through the local stack while the
-Orange simulator answers some sends with 500s, resets, 403 code 53 bursts and answers held past
-the gateway's read timeout, every token expires every few hundred sends, and SQS redelivers
-messages still being processed (a visibility timeout shorter than a slow batch).
+Orange simulator answers some sends with 503s (nothing sent: retried), 500s, 504s after the
+send and answers held past the gateway's read timeout (each may follow a send: `unknown`, never
+resent), resets and 403 code 53 bursts, every token expires every few hundred sends, and SQS
+redelivers messages still being processed (a visibility timeout shorter than a slow batch).
 
 The requests carry every priority in turn; every 10th has a validity of a few seconds (many of
 those end `expired`), and every 10th other belongs to a campaign that is cancelled a few
 seconds into the run (those not yet sent end `cancelled`).
 
 The run ends when every message is final, then checks: every message has a final status (or
-`unknown`), every `unknown` and `failed` has a reason, no SMS was sent twice (the simulator's
+`unknown`), every `unknown` and `failed` has a reason, no more messages ended `unknown` than
+answers could hide a send (a 503 or a burst never does), no SMS was sent twice (the simulator's
 counter and its send records), a `delivered` message was sent, an `expired` or `cancelled` one
 never was, nothing is left in the send queue, and every request on the dead-letter queue
 belongs to a message that ended `failed` with a reason. `violations` lists what did not hold.
@@ -45,7 +47,9 @@ from infra.local.stack import LocalStack
 from infra.simulators.orange import FaultPlan, OrangeSimulator, Stats
 
 DEFAULT_FAULTS = FaultPlan(
-    http_500=0.05,
+    http_500=0.03,
+    http_503=0.05,
+    http_504=0.02,
     reset=0.03,
     timeout=0.02,
     rate_burst=0.05,
@@ -59,6 +63,8 @@ VISIBILITY_TIMEOUT = 15
 STATUS_SECONDS = 120.0
 NEEDS_REASON = frozenset({"unknown", "failed", "expired", "cancelled"})
 NEVER_SENT = frozenset({"expired", "cancelled"})
+# The faults whose answer leaves the gateway unable to tell whether the SMS went out.
+MAY_HIDE_A_SEND = ("http_500", "http_504", "timeout", "reset")
 PRIORITIES = ("high", "normal", "bulk")
 SHORT_VALIDITY_SECONDS = 3
 CANCELLED_CAMPAIGN = "reliability-cancelled"
@@ -183,6 +189,7 @@ def _violations(
 ) -> list[str]:
     return [
         *_status_violations(views),
+        *_unknown_violations(orange, views),
         *_send_violations(orange, requests_, views),
         *_queue_violations(stack, views, dead_letter_ids),
     ]
@@ -198,6 +205,17 @@ def _status_violations(views: dict[str, View | None]) -> list[str]:
         elif view and status in NEEDS_REASON and not view.get("reason"):
             violations.append(f"{message_id}: {status} without a reason")
     return violations
+
+
+def _unknown_violations(orange: OrangeSimulator, views: dict[str, View | None]) -> list[str]:
+    """At most one `unknown` message per answer that could hide a send: one more means a
+    fault that proves nothing was sent (a 503, a burst) ended a message unknown."""
+    unknown = sum(_status(view) == "unknown" for view in views.values())
+    injected = orange.faults_injected()
+    hiding = sum(injected.get(fault, 0) for fault in MAY_HIDE_A_SEND)
+    if unknown > hiding:
+        return [f"{unknown} messages ended unknown, only {hiding} answers could hide a send"]
+    return []
 
 
 def _send_violations(

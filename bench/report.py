@@ -189,8 +189,11 @@ def _reliability(figures: Mapping[str, Any]) -> list[str]:
     faults = plan["faults"]
     lines = [
         f"{figures['messages']} SMS split between the two accounts, queued at once. The "
-        f"simulator (fault RNG seed {plan['seed']}) answers each send with a 500 "
-        f"({faults['http_500']:.0%}), a connection reset ({faults['reset']:.0%}), a 403 code 53 "
+        f"simulator (fault RNG seed {plan['seed']}) answers each send with a 503 before sending "
+        f"({faults.get('http_503', 0):.0%}: retried), a 500 before sending "
+        f"({faults['http_500']:.0%}) or a 504 after it ({faults.get('http_504', 0):.0%}), both "
+        f"`unknown` as the gateway cannot tell them apart, a connection reset "
+        f"({faults['reset']:.0%}), a 403 code 53 "
         f"({faults['rate_burst']:.0%}) or an answer held {faults['timeout_seconds']:.0f} s, past "
         f"the gateway's read timeout, after sending ({faults['timeout']:.0%}); every token "
         f"expires every {plan['token_expiry_every']} sends; the poller's visibility timeout is "

@@ -19,6 +19,9 @@ class Fault(StrEnum):
     HTTP_500 = "http_500"  # answer 500 without doing the work
     TIMEOUT = "timeout"  # do the work, then hold the response for `timeout_seconds`
     RATE_BURST = "rate_burst"  # answer the carrier's rate-limit error
+    # Last: a seeded plan draws the faults above as it did before these two were added.
+    HTTP_503 = "http_503"  # answer 503 without doing the work, as a service that is down
+    HTTP_504 = "http_504"  # do the work, then answer 504 as an API front whose upstream timed out
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,8 @@ class FaultPlan:
     timeout: float = 0.0
     reset: float = 0.0
     rate_burst: float = 0.0
+    http_503: float = 0.0
+    http_504: float = 0.0
     timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:

@@ -240,3 +240,10 @@ def method_not_allowed() -> Response:
 
 def internal_error() -> Response:
     return _api_error(500, 1, "Internal error", "The service encountered an internal error.")
+
+
+def service_unavailable() -> Response:
+    """Orange's answer while a service is down: nothing was done."""
+    return _api_error(
+        503, 5, "Service temporarily unavailable", "The service is temporarily unavailable."
+    )

@@ -42,7 +42,8 @@ Control endpoints for tests, without authentication:
 
     POST /_sim/deliver   {"sender", "recipient"?, "subject"?, "parts"?: [{"content_type",
                          "text" or "base64", "content_id"?}]} -> the DeliverRecord
-    POST /_sim/faults    JSON FaultPlan: http_500, timeout, reset, rate_burst odds
+    POST /_sim/faults    JSON FaultPlan: http_500, http_503, http_504, timeout, reset,
+                         rate_burst odds
     GET  /_sim/stats     counters (see `Stats`)
     GET  /_sim/submits   every accepted submit, part bodies in base64
     GET  /_sim/reports   every finished report push
@@ -55,8 +56,9 @@ Assumptions where the seeds are silent:
   the simulator's short code; its Date is the submit's time. A Retrieved report carries
   UACapabilities, as in the seed.
 - Injected faults apply to submits: http_500 answers a SOAP Fault 3000 (HTTP 500), rate_burst a
-  Fault 4006 "Service unavailable", reset drops the connection, timeout accepts the submit
-  (reports follow) and holds the answer.
+  Fault 4006 "Service unavailable", http_503 a bare HTTP 503, reset drops the connection,
+  timeout accepts the submit (reports follow) and holds the answer, http_504 accepts it and
+  answers a bare HTTP 504, as a proxy in front of the MMSC that stopped waiting.
 - A DeliverReq is posted once, synchronously: the caller sees the VASP's answer and decides
   whether to send again.
 """
@@ -74,7 +76,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypedDict
 
 import requests
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import GatewayTimeout, HTTPException, ServiceUnavailable
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -528,6 +530,9 @@ class MmscSimulator(SimulatorBase):
         except Mm7Fault as error:
             return self._refuse(error)
         message_id = self._accept(submit)
+        if fault_drawn is Fault.HTTP_504:
+            # The submit happened (reports follow); the proxy in front stopped waiting for it.
+            return GatewayTimeout().get_response()
         if fault_drawn is Fault.TIMEOUT:
             # The submit happened (reports follow); only the answer is late.
             self._stopping.wait(self._faults.plan.timeout_seconds)
@@ -550,6 +555,8 @@ class MmscSimulator(SimulatorBase):
         logger.info("fault injected fault=%s", drawn)
         if drawn is Fault.RESET:
             drop_connection(request.environ)
+        if drawn is Fault.HTTP_503:
+            return ServiceUnavailable().get_response()
         header = RequestHeader(self._namespace)
         if drawn is Fault.HTTP_500:
             code, phrase = StatusCode.SERVER_ERROR, StatusCode.SERVER_ERROR.phrase

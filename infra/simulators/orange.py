@@ -13,7 +13,8 @@ the integration tests:
 
 and, without authentication, control endpoints for tests:
 
-    POST /_sim/faults          JSON FaultPlan: http_500, timeout, reset, rate_burst odds
+    POST /_sim/faults          JSON FaultPlan: http_500, http_503, http_504, timeout, reset,
+                               rate_burst odds
     POST /_sim/expire-tokens   every issued token expires now
     GET  /_sim/stats           counters (see `Stats`)
     GET  /_sim/sends           every accepted send
@@ -41,7 +42,9 @@ Assumptions where the seeds are silent:
   contract has no balance). On-net sends debit the same per-country contract; the
   statistics split usage by service (SMS_OCB, SMS_OCB2); nbEnforcements equals usage.
 - A missing bearer token and an unknown one both get code 41. Unknown paths get 404
-  code 60, wrong methods 405 code 61, injected server errors 500 code 1.
+  code 60, wrong methods 405 code 61, injected 500s code 1 and 503s code 5 ("Service
+  temporarily unavailable"), both before the send. An injected 504 comes after the send was
+  done (receipts follow), without an Orange body, as from an API front whose upstream timed out.
 - The 5 SMS/s cap applies to sends only, per account, over a sliding second; requests
   refused by it or by an injected fault do not use the window.
 - A body that is not JSON sent as application/json is an invalid
@@ -72,7 +75,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import GatewayTimeout, HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -106,6 +109,7 @@ from infra.simulators._orange_wire import (
     parse_tel,
     policy_error,
     sent_body,
+    service_unavailable,
     subscription_body,
     too_many_requests,
 )
@@ -458,6 +462,10 @@ class OrangeSimulator(SimulatorBase):
             # The send happened; only the answer is late, as behind a stalled proxy.
             logger.info("fault injected fault=timeout")
             self._stopping.wait(self._faults.plan.timeout_seconds)
+        if fault is Fault.HTTP_504:
+            # The send happened; the API front in front of it stopped waiting for the answer.
+            logger.info("fault injected fault=http_504")
+            return GatewayTimeout().get_response()
         resource_url = (
             f"{request.host_url}smsmessaging/v1/outbound/tel:{sms.sender}"
             f"/requests/{record.resource_id}"
@@ -473,6 +481,9 @@ class OrangeSimulator(SimulatorBase):
         if fault is Fault.HTTP_500:
             logger.info("fault injected fault=http_500")
             return internal_error()
+        if fault is Fault.HTTP_503:
+            logger.info("fault injected fault=http_503")
+            return service_unavailable()
         if fault is Fault.RATE_BURST or not self._limiter.try_acquire(request.account):
             with self._lock:
                 self._counts["rejected_53"] += 1

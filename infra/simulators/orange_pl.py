@@ -9,7 +9,8 @@ It serves what shared/seeds/orange-pl-mms-delivery-status.txt describes, errors 
 and, without authentication, control endpoints for tests:
 
     POST /_sim/messages        {"id": ..., "script": [...]} registers a message (script optional)
-    POST /_sim/faults          JSON FaultPlan: http_500, timeout, reset, rate_burst odds
+    POST /_sim/faults          JSON FaultPlan: http_500, http_503, http_504, timeout, reset,
+                               rate_burst odds
     POST /_sim/expire-tokens   every issued token expires now
     POST /_sim/reset-limit     the call counter starts again from 0
     GET  /_sim/stats           counters (see `Stats`)
@@ -43,7 +44,8 @@ Assumptions where the seed is silent:
   shown, the last day of the current month (UTC), or on `reset_limit()`.
 - A status call without an `id` is an invalid request: `{"status": "Client error"}`.
 - Unknown paths get 404 code 60, wrong methods 405 code 61, injected server errors 500
-  code 1, as on Orange's other APIs. Faults apply to status calls only.
+  code 1 and 503 code 5, as on Orange's other APIs, and an injected 504 no Orange body, as
+  from an API front; none moves the message's script. Faults apply to status calls only.
 """
 
 import logging
@@ -53,7 +55,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, TypedDict
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import GatewayTimeout, HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -66,6 +68,7 @@ from infra.simulators._orange_wire import (
     internal_error,
     method_not_allowed,
     not_found,
+    service_unavailable,
     too_many_requests,
 )
 from infra.simulators._simulator import SimulatorBase, zero_counts
@@ -300,6 +303,10 @@ class OrangePlSimulator(SimulatorBase):
             drop_connection(request.environ)
         if fault is Fault.HTTP_500:
             return internal_error()
+        if fault is Fault.HTTP_503:
+            return service_unavailable()
+        if fault is Fault.HTTP_504:
+            return GatewayTimeout().get_response()
         if fault is Fault.RATE_BURST or not self._take_call():
             with self._lock:
                 self._counts["rejected_53"] += 1

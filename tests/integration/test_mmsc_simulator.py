@@ -612,6 +612,32 @@ def test_http_500_fault_is_a_server_fault_and_not_a_submit(sim: MmscSimulator) -
     assert sim.stats()["faults_injected"] == 1
 
 
+def test_http_503_fault_is_a_bare_503_and_not_a_submit(sim: MmscSimulator) -> None:
+    sim.set_faults(FaultPlan(http_503=1.0))
+
+    response = post_submit(sim)
+
+    assert response.status_code == 503
+    assert "xml" not in response.headers.get("Content-Type", "")
+    assert sim.submits() == []
+    assert sim.faults_injected() == {"http_503": 1}
+
+
+def test_http_504_fault_is_a_bare_504_after_the_submit_happened(
+    make_sim: MakeSim, vasp: Vasp
+) -> None:
+    sim = make_sim(vasp_callback_url=vasp.url)
+    sim.set_faults(FaultPlan(http_504=1.0))
+
+    response = post_submit(sim, submit_xml(to=["12125550199"], content_href=None))
+
+    assert response.status_code == 504
+    assert "xml" not in response.headers.get("Content-Type", "")
+    assert len(sim.submits()) == 1
+    assert sim.wait_for_reports(TIMEOUT)
+    assert [r.mm_status for r in vasp.reports()] == ["Rejected"]
+
+
 def test_rate_burst_fault_is_4006(sim: MmscSimulator) -> None:
     sim.set_faults(FaultPlan(rate_burst=1.0))
 

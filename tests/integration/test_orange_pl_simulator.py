@@ -334,6 +334,41 @@ def test_http_500_fault(sim: OrangePlSimulator) -> None:
     assert sim.stats()["faults_injected"] == 1
 
 
+def test_http_503_fault_is_code_5(sim: OrangePlSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_503=1.0))
+
+    response = status_call(sim, headers)
+
+    assert (response.status_code, response.json()["code"]) == (503, 5)
+    assert sim.faults_injected() == {"http_503": 1}
+
+
+def test_http_504_fault_answers_without_a_body(sim: OrangePlSimulator) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_504=1.0))
+
+    response = status_call(sim, headers)
+
+    assert response.status_code == 504
+    assert "json" not in response.headers.get("Content-Type", "")
+    assert sim.faults_injected() == {"http_504": 1}
+
+
+@pytest.mark.parametrize("plan", [FaultPlan(http_503=1.0), FaultPlan(http_504=1.0)])
+def test_http_503_and_504_faults_neither_poll_nor_count(
+    sim: OrangePlSimulator, plan: FaultPlan
+) -> None:
+    headers = bearer(sim)
+    sim.register("m-4")
+    sim.set_faults(plan)
+    status_call(sim, headers, "m-4")
+    sim.set_faults()
+
+    assert statuses(sim, headers, "m-4", 1) == ["Success"]
+    assert limit(sim, headers).json()["used"] == "1"
+
+
 def test_reset_fault_drops_the_connection(sim: OrangePlSimulator) -> None:
     headers = bearer(sim)
     sim.set_faults(FaultPlan(reset=1.0))

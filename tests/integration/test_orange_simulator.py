@@ -773,6 +773,37 @@ def test_http_500_fault_is_not_a_send(sim: OrangeSimulator) -> None:
     assert sim.sends() == []
 
 
+def test_http_503_fault_is_orange_s_temporarily_unavailable_and_not_a_send(
+    sim: OrangeSimulator,
+) -> None:
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_503=1.0))
+
+    response = send(sim, headers)
+
+    assert (response.status_code, response.json()["code"]) == (503, 5)
+    assert response.json()["message"] == "Service temporarily unavailable"
+    assert sim.sends() == []
+    assert sim.faults_injected() == {"http_503": 1}
+
+
+def test_http_504_fault_answers_without_a_body_after_the_send_happened(
+    make_sim: MakeSim, receiver: Receiver
+) -> None:
+    sim = make_sim(notify_url=receiver.url)
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_504=1.0))
+
+    response = send(sim, headers)
+
+    assert response.status_code == 504
+    assert "json" not in response.headers.get("Content-Type", "")
+    [record] = sim.sends()
+    assert sim.stats()["sends"] == 1
+    assert sim.wait_for_receipts(TIMEOUT)
+    assert receiver.statuses(record.resource_id) == ["DeliveredToNetwork", "DeliveredToTerminal"]
+
+
 def test_reset_fault_drops_the_connection_without_sending(sim: OrangeSimulator) -> None:
     headers = bearer(sim)
     sim.set_faults(FaultPlan(reset=1.0))

@@ -102,13 +102,36 @@ def test_an_unapproved_sender_name_is_rejected_with_orange_s_reason(
     assert "senderName" in (message.progress.reason or "")
 
 
-def test_a_server_error_is_retried_and_nothing_was_sent(orange: OrangeSimulator) -> None:
-    orange.set_faults(FaultPlan(http_500=1.0))
+def test_a_service_unavailable_answer_is_retried_and_sent_once(orange: OrangeSimulator) -> None:
+    orange.set_faults(FaultPlan(http_503=1.0))
     assert deliver({"id": "y", "to": "+2250700000001"}) is Result.LATER
     assert status("y") is Status.ACCEPTED
+    assert orange.stats()["sends"] == 0
     orange.set_faults(None)
     assert retry_due() == {"y": Result.SUBMITTED}
     assert orange.stats()["sends"] == 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "sends"),
+    [(FaultPlan(http_504=1.0), 1), (FaultPlan(http_500=1.0), 0)],
+    ids=["504-after-the-send", "500-before-it"],
+)
+def test_a_server_error_that_may_follow_the_send_is_never_resent(
+    orange: OrangeSimulator, plan: FaultPlan, sends: int
+) -> None:
+    orange.set_faults(plan)
+    assert deliver({"id": "g", "to": "+2250700000001"}) is Result.UNKNOWN
+    orange.set_faults(None)
+    assert deliver({"id": "g", "to": "+2250700000001"}) is Result.DUPLICATE
+    assert retry_due() == {}
+    message = wiring.repository().get("g")
+    assert message is not None
+    assert message.status is Status.UNKNOWN
+    assert "may have taken it" in (message.progress.reason or "")
+    # The simulator's 504 came after it took the SMS, its 500 before: neither sent again.
+    assert orange.stats()["sends"] == sends
+    assert orange.stats()["duplicate_sends"] == 0
 
 
 def test_a_lost_answer_is_never_resent(orange: OrangeSimulator) -> None:

@@ -72,7 +72,17 @@ def test_the_timeout_is_configurable() -> None:
         ),
         pytest.param((401, b"<html>Unauthorized</html>", {}), Unavailable, "HTTP 401", id="401"),
         pytest.param((503, b"", {}), Unavailable, "HTTP 503", id="503-empty"),
-        pytest.param((500, b"Internal error", {}), Unavailable, "HTTP 500", id="500-not-soap"),
+        pytest.param((429, b"", {}), Unavailable, "HTTP 429", id="429"),
+        pytest.param(
+            (500, b"Internal error", {}),
+            OutcomeUnknown,
+            "HTTP 500.*may have taken it",
+            id="500-not-soap",
+        ),
+        pytest.param(
+            (502, b"<html>Bad Gateway</html>", {}), OutcomeUnknown, "HTTP 502", id="502-proxy"
+        ),
+        pytest.param((504, b"", {}), OutcomeUnknown, "HTTP 504.*may have taken it", id="504-proxy"),
         pytest.param((302, b"", {"Location": "/elsewhere"}), Unavailable, "HTTP 302", id="302"),
         pytest.param((200, b"OK", {}), OutcomeUnknown, "HTTP 200", id="200-unreadable"),
         pytest.param(

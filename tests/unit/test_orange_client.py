@@ -94,8 +94,6 @@ def test_the_location_header_gives_the_id_when_the_body_does_not() -> None:
             "Orange 400 SVC0002: Invalid input value for message part senderName",
         ),
         ((404, "", {}), Rejected, "Orange 404"),
-        ((500, "oops", {}), Unavailable, "Orange 500"),
-        ((503, {"code": 5}, {}), Unavailable, "Orange 503"),
     ],
 )
 def test_answers_are_classified(
@@ -104,6 +102,35 @@ def test_answers_are_classified(
     orange, _ = client(answer)
     with pytest.raises(error, match=text):
         orange.send_sms("tok", SMS)
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ((429, "", {}), Unavailable),
+        ((503, {"code": 5, "message": "Service temporarily unavailable"}, {}), Unavailable),
+        ((500, {"code": 1, "message": "Internal error"}, {}), OutcomeUnknown),
+        ((502, "<html>Bad Gateway</html>", {}), OutcomeUnknown),
+        ((504, "", {}), OutcomeUnknown),
+        ((599, "", {}), OutcomeUnknown),
+    ],
+    ids=["429", "503", "500", "502", "504", "599"],
+)
+def test_a_server_error_to_a_send_is_retried_only_when_it_proves_nothing_was_taken(
+    answer: tuple[int, Any, dict[str, str]], error: type[Exception]
+) -> None:
+    orange, _ = client(answer)
+    with pytest.raises(error, match=f"Orange {answer[0]}") as raised:
+        orange.send_sms("tok", SMS)
+    assert ("may have taken it" in str(raised.value)) is (error is OutcomeUnknown)
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_a_server_error_to_a_token_request_is_retried(status: int) -> None:
+    orange, _ = client((status, "", {}))
+    with pytest.raises(Unavailable, match=f"Orange {status}") as raised:
+        orange.fetch_token("id", "secret")
+    assert not isinstance(raised.value, CredentialsRejected)
 
 
 def test_a_refused_connection_sent_nothing() -> None:

@@ -1,8 +1,9 @@
 """How a carrier call failed, in the terms the sender acts on, whatever the carrier.
 
 The line that matters most is between a failure that proves nothing was sent (connection
-refused, a 5xx, a refusal before the call) and one that does not (the request went out and
-no answer came back): the first is retried, the second never is, so nothing is sent twice.
+refused, a 429 or 503 answer, a refusal before the call) and one that does not (the request
+went out and no answer, or an ambiguous one, came back): the first is retried, the second
+never is, so nothing is sent twice.
 """
 
 import time

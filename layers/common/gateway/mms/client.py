@@ -1,15 +1,16 @@
 """An MM7 MMSC over HTTP: posts a SubmitReq (built by `gateway.mm7.submit`) and turns the
 answer into the accepted result or one of the outcomes of `gateway.core.carrier_errors`.
 
-The line that matters: an answer that refuses the MM, an HTTP error and a connection never
-made all prove that nothing was taken (retried, or rejected for good on a 2xxx); a request
-that left without a readable answer proves nothing (outcome unknown, never resent).
+The line that matters: an answer that refuses the MM, an HTTP 4xx or 503 and a connection
+never made all prove that nothing was taken (retried, or rejected for good on a 2xxx); a
+request that left without a readable answer, or with a 5xx that may come after the MMSC took
+it (a proxy's 502 or 504), proves nothing (outcome unknown, never resent).
 """
 
 import requests
 from requests.auth import HTTPBasicAuth
 
-from gateway.carrier_http import transport_error
+from gateway.carrier_http import answer_error, transport_error
 from gateway.core.carrier_errors import CarrierError, OutcomeUnknown, Rejected, Unavailable
 from gateway.mm7.submit import MalformedResponse, Outcome, SubmitResult, parse_submit_response
 
@@ -42,8 +43,8 @@ class Mm7Client:
 
     def submit(self, content_type: str, body: bytes) -> SubmitResult:
         """Post one SubmitReq; the accepted result, its `message_id` set. Raises Rejected
-        (2xxx), Unavailable (3xxx, 4xxx, an HTTP error, no connection: nothing was taken) or
-        OutcomeUnknown (the request left and no readable answer came)."""
+        (2xxx), Unavailable (3xxx, 4xxx, HTTP 4xx or 503, no connection: nothing was taken) or
+        OutcomeUnknown (the request left and no readable answer, or another 5xx, came)."""
         try:
             response = self._session.post(
                 self._url,
@@ -63,17 +64,19 @@ class Mm7Client:
 
 
 def _read(response: requests.Response) -> SubmitResult:
-    """A 2xx carries a SubmitRsp, a 500 may carry a Fault (SOAP 1.1 §6.2); any other status
-    is an HTTP error (401, a proxy's 502, ...): the MMSC did not take the request."""
+    """A 2xx carries a SubmitRsp, a 500 may carry a Fault (SOAP 1.1 §6.2), read by its MM7
+    StatusCode. Any other answer is HTTP's: a 4xx (401, ...) refused the request, a 5xx goes by
+    what its status proves (`answer_error`), as does a 500 without a readable Fault."""
     status = response.status_code
     answered = 200 <= status < 300
     heading = f"{CARRIER} HTTP {status}"
     if not (answered or status == 500):
-        raise Unavailable(f"{heading} {response.reason or ''}".rstrip())
+        detail = f"{heading} {response.reason or ''}".rstrip()
+        raise answer_error(status, detail) if status >= 500 else Unavailable(detail)
     try:
         return parse_submit_response(response.headers.get("Content-Type"), response.content)
     except MalformedResponse as exc:
         if answered:
             # The MMSC took the request and said something unreadable: it may have taken the MM.
             raise OutcomeUnknown(f"{heading}: {exc}") from exc
-        raise Unavailable(f"{heading}: {exc}") from exc
+        raise answer_error(status, f"{heading}: {exc}") from exc

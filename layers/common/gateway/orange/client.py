@@ -13,7 +13,13 @@ from urllib.parse import quote
 
 import requests
 
-from gateway.carrier_http import CONNECT_TIMEOUT, READ_TIMEOUT, HttpApi, transport_error
+from gateway.carrier_http import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    HttpApi,
+    answer_error,
+    transport_error,
+)
 from gateway.core.carrier_errors import (
     AccountBlocked,
     CarrierError,
@@ -107,7 +113,7 @@ class OrangeClient(HttpApi):
         )
         if response.status_code in (400, 401):
             raise CredentialsRejected(describe(response))
-        _raise_for_server_error(response)
+        _raise_for_server_error(response, idempotent=True)
         payload = json_body(response)
         try:
             lifetime = float(payload["expires_in"])
@@ -136,7 +142,7 @@ class OrangeClient(HttpApi):
                 raise RateLimited(describe(response))
             if "policyException" in payload.get("requestError", {}):
                 raise AccountBlocked(describe(response))
-        _raise_for_server_error(response)
+        _raise_for_server_error(response, idempotent=False)
         raise Rejected(describe(response))
 
     def _post(self, path: str, *, idempotent: bool, **kwargs: Any) -> requests.Response:
@@ -150,9 +156,13 @@ class OrangeClient(HttpApi):
             raise transport_error("Orange", exc) from exc
 
 
-def _raise_for_server_error(response: requests.Response) -> None:
-    if response.status_code >= 500 or response.status_code == 429:
-        raise Unavailable(describe(response))
+def _raise_for_server_error(response: requests.Response, *, idempotent: bool) -> None:
+    """A 5xx or 429: only retried for a call that can simply be made again (a token); a send
+    goes by what the status proves, since a 502 or 504 may come after Orange took the SMS."""
+    status = response.status_code
+    if status >= 500 or status == 429:
+        detail = describe(response)
+        raise Unavailable(detail) if idempotent else answer_error(status, detail)
 
 
 def json_body(response: requests.Response) -> dict[str, Any]:
