@@ -53,6 +53,7 @@ class MemoryMessageStore:
     messages: dict[str, Message] = field(default_factory=dict)
     refs: dict[tuple[str, str], str] = field(default_factory=dict)
     early: dict[tuple[str, str], dict[str, StatusUpdate]] = field(default_factory=dict)
+    kept_at: dict[tuple[str, str, str], str] = field(default_factory=dict)
     cancelled_campaigns: dict[str, str] = field(default_factory=dict)
     writes: int = 0
 
@@ -88,15 +89,24 @@ class MemoryMessageStore:
     def message_id_for_ref(self, provider: str, ref: str) -> str | None:
         return self.refs.get((provider, ref))
 
-    def keep_early(self, provider: str, ref: str, update: StatusUpdate) -> None:
-        key = f"EARLY#{update.at}#{update.dedupe_key}"
-        self.early.setdefault((provider, ref), {})[key] = update
+    def keep_early(self, provider: str, ref: str, update: StatusUpdate, now: str) -> None:
+        key = f"EARLY#{update.dedupe_key}"
+        kept = self.early.setdefault((provider, ref), {})
+        if key not in kept:
+            kept[key] = update
+            self.kept_at[(provider, ref, key)] = now
 
     def early_updates(self, provider: str, ref: str) -> list[tuple[str, StatusUpdate]]:
-        return sorted(self.early.get((provider, ref), {}).items())
+        kept = self.early.get((provider, ref), {})
+        return sorted(kept.items(), key=lambda item: (item[1].at, item[0]))
 
     def drop_early(self, provider: str, ref: str, key: str) -> None:
         self.early.get((provider, ref), {}).pop(key, None)
+        self.kept_at.pop((provider, ref, key), None)
+
+    def kept_before(self, before: str) -> Iterator[tuple[str, str]]:
+        found = {(p, r) for (p, r, _), at in self.kept_at.items() if at < before}
+        yield from sorted(found)
 
     def overdue(self, now: str) -> Iterator[str]:
         for message in list(self.messages.values()):

@@ -1,5 +1,6 @@
-"""Sweeper: messages with no final receipt 72 hours after they were sent end `unknown` with
-the reason "no final receipt" (scheduled; reads a sparse index, never scans the table)."""
+"""Sweeper: receipts a sender died before applying are applied (kept over 2 minutes, their send
+recorded); then messages with no final receipt 72 hours after they were sent end `unknown`
+with the reason "no final receipt" (scheduled; reads sparse indexes, never scans the table)."""
 
 from typing import Any
 
@@ -14,4 +15,6 @@ from gateway.wiring import tracker
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"swept": tracker().sweep_overdue(utc_now())}
+    now = utc_now()
+    stranded = tracker().apply_stranded(now)
+    return {"stranded": stranded, "swept": tracker().sweep_overdue(now)}

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from functions.orange_receipts import app as receipts_app
 from functions.sender import app as sender_app
 from functions.status import app as status_app
+from functions.sweeper import app as sweeper_app
 from gateway.aws import clients as aws_clients
 from gateway.aws.message_store import MessageRepository
 from gateway.core.intake import Queued
@@ -273,3 +274,17 @@ def test_the_intake_reports_only_records_it_could_not_store_and_wakes_their_lane
     assert response == {"batchItemFailures": [{"itemIdentifier": "q-fail"}]}
     assert wakeups.woken == ["a"]
     assert wakeups.timers == [("b", "2026-12-24T08:00:00.000Z")]
+
+
+def test_the_sweeper_applies_stranded_receipts_then_sweeps_overdue_messages() -> None:
+    repo = MessageRepository("messages")
+    delivered = StatusUpdate(Status.DELIVERED, "2026-01-01T00:00:02.000Z", "orange-dr", "X")
+    repo.keep_early("orange", "res-7", delivered, "2026-01-01T00:00:02.000Z")
+    stored_message("stranded", ref="res-7")  # recorded; what was kept is applied by the sweep
+    message = repo.get("stranded")
+    assert message is not None
+    # record_send applied it already here: put it back as a dead sender would have left it.
+    repo.keep_early("orange", "res-7", delivered, "2026-01-01T00:00:02.000Z")
+    answer = sweeper_app.handler({}, FakeLambdaContext())
+    assert answer == {"stranded": 1, "swept": 0}
+    assert repo.early_updates("orange", "res-7") == []

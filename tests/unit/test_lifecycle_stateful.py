@@ -261,7 +261,9 @@ class Lifecycle(RuleBasedStateMachine):
         expected = next((m for m in self.expected.values() if m.ref == ref), None)
         if expected is None or not expected.sent:
             assert outcome is Applied.EARLY
-            self.kept.setdefault(ref, []).append(key_of(update))
+            kept = self.kept.setdefault(ref, [])
+            if key_of(update) not in kept:  # a duplicate of a kept receipt is kept once
+                kept.append(key_of(update))
         else:
             assert outcome is expected.apply(key_of(update))
 

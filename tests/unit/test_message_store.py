@@ -66,9 +66,11 @@ def test_the_reference_is_written_with_the_message(store: MessageStore) -> None:
 def test_early_receipts_are_kept_in_order_until_dropped(store: MessageStore) -> None:
     later = StatusUpdate(Status.DELIVERED, "2026-12-03T10:00:02.000Z", "orange-dr", "X")
     sooner = StatusUpdate(Status.SENT, "2026-12-03T10:00:01.000Z", "orange-dr", "Y")
-    store.keep_early("orange", "res-1", later)
-    store.keep_early("orange", "res-1", sooner)
-    store.keep_early("orange", "res-1", sooner)  # the same receipt twice: kept once
+    store.keep_early("orange", "res-1", later, "2026-12-03T10:00:03.000Z")
+    store.keep_early("orange", "res-1", sooner, "2026-12-03T10:00:04.000Z")
+    # The same receipt again, as a carrier resends it (Orange's carry no time: a new `at`).
+    again = replace(sooner, at="2026-12-03T10:00:05.000Z")
+    store.keep_early("orange", "res-1", again, "2026-12-03T10:00:05.000Z")
     kept = store.early_updates("orange", "res-1")
     assert [update for _, update in kept] == [sooner, later]
     store.drop_early("orange", "res-1", kept[0][0])
@@ -193,3 +195,15 @@ def test_the_sweep_takes_an_orange_pl_message_out_of_the_poll_index(
     assert swept is not None
     assert (swept.status, swept.final_by) == (Status.UNKNOWN, None)
     assert store.due_polls(AT, 10) == []
+
+
+def test_receipts_kept_long_enough_are_listed_once_per_reference(store: MessageStore) -> None:
+    first = StatusUpdate(Status.SENT, "2026-12-03T10:00:01.000Z", "orange-dr", "Y")
+    second = StatusUpdate(Status.DELIVERED, "2026-12-03T10:00:02.000Z", "orange-dr", "X")
+    store.keep_early("orange", "res-1", first, "2026-12-03T10:00:01.000Z")
+    store.keep_early("orange", "res-1", second, "2026-12-03T10:00:02.000Z")
+    store.keep_early("orange", "res-2", first, "2026-12-03T10:05:00.000Z")
+    assert list(store.kept_before("2026-12-03T10:03:00.000Z")) == [("orange", "res-1")]
+    for key, _ in store.early_updates("orange", "res-1"):
+        store.drop_early("orange", "res-1", key)
+    assert list(store.kept_before("2026-12-03T10:03:00.000Z")) == []

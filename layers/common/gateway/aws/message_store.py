@@ -48,6 +48,8 @@ POLL_INDEX = "ByNextPoll"
 EARLY_PREFIX = "EARLY#"
 # The sparse index of messages with a campaign, and a cancelled campaign's mark.
 CAMPAIGN_INDEX = "ByCampaign"
+KEPT_INDEX = "ByKeptReceipt"
+KEPT_SHARD = "EARLY"  # a receipt is kept rarely and briefly: one partition holds them
 CANCELLED_SK = "CANCELLED"
 EARLY_RETENTION_SECONDS = 7 * 24 * 3600
 
@@ -216,21 +218,30 @@ class MessageRepository(TableStore):
         return [(i, ref, polls) for _, i, ref, polls in sorted(due)[:limit]]
 
     # ---------------------------------------------------------------- early receipts
-    def keep_early(self, provider: str, ref: str, update: StatusUpdate) -> None:
+    def keep_early(self, provider: str, ref: str, update: StatusUpdate, now: str) -> None:
+        # Keyed by what the receipt says, not when it came: a duplicate finds its twin kept.
         digest = hashlib.sha256(update.dedupe_key.encode()).hexdigest()[:16]
         item = to_item(
             {
                 "pk": ref_pk(provider, ref),
-                "sk": f"{EARLY_PREFIX}{update.at}#{digest}",
+                "sk": f"{EARLY_PREFIX}{digest}",
                 **update.as_history(),
+                "provider": provider,
+                "ref": ref,
+                "earlyShard": KEPT_SHARD,
+                "keptAt": now,
                 "expiresAt": epoch_seconds(update.at) + EARLY_RETENTION_SECONDS,
             }
         )
-        self._client.put_item(TableName=self._table, Item=item)
+        written(  # the first copy stays, with its time
+            lambda: self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(sk)"
+            )
+        )
 
     def early_updates(self, provider: str, ref: str) -> list[tuple[str, StatusUpdate]]:
         """Receipts kept for this reference, oldest first, with the key to drop each."""
-        response = self._client.query(
+        pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :early)",
             ExpressionAttributeValues=to_item(
@@ -239,17 +250,36 @@ class MessageRepository(TableStore):
             ConsistentRead=True,
         )
         updates = []
-        for raw in response.get("Items", []):
-            item = from_item(raw)
-            update = StatusUpdate(
-                status=Status(item["status"]),
-                at=item["at"],
-                source=item["source"],
-                provider_status=item.get("providerStatus"),
-                reason=item.get("reason"),
-            )
-            updates.append((str(item["sk"]), update))
-        return updates
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                update = StatusUpdate(
+                    status=Status(item["status"]),
+                    at=item["at"],
+                    source=item["source"],
+                    provider_status=item.get("providerStatus"),
+                    reason=item.get("reason"),
+                )
+                updates.append((str(item["sk"]), update))
+        return sorted(updates, key=lambda kept: (kept[1].at, kept[0]))
+
+    def kept_before(self, before: str) -> Iterator[tuple[str, str]]:
+        """(provider, reference) of the receipts kept since before `before` (the sparse
+        index), each once."""
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName=KEPT_INDEX,
+            KeyConditionExpression="earlyShard = :shard AND keptAt < :before",
+            ExpressionAttributeValues=to_item({":shard": KEPT_SHARD, ":before": before}),
+        )
+        seen: set[tuple[str, str]] = set()
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                found = (str(item["provider"]), str(item["ref"]))
+                if found not in seen:
+                    seen.add(found)
+                    yield found
 
     def drop_early(self, provider: str, ref: str, sk: str) -> None:
         self._client.delete_item(

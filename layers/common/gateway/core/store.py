@@ -32,8 +32,9 @@ class MessageStore(Protocol):
 
     def message_id_for_ref(self, provider: str, ref: str) -> str | None: ...
 
-    def keep_early(self, provider: str, ref: str, update: StatusUpdate) -> None:
-        """Keep a receipt whose message is not recorded yet (kept a week after `update.at`)."""
+    def keep_early(self, provider: str, ref: str, update: StatusUpdate, now: str) -> None:
+        """Keep a receipt whose message is not recorded yet (kept a week after `update.at`);
+        an exact duplicate of one kept is kept once."""
         ...
 
     def early_updates(self, provider: str, ref: str) -> list[tuple[str, StatusUpdate]]:
@@ -41,6 +42,10 @@ class MessageStore(Protocol):
         ...
 
     def drop_early(self, provider: str, ref: str, key: str) -> None: ...
+
+    def kept_before(self, before: str) -> Iterator[tuple[str, str]]:
+        """(provider, reference) of the receipts kept since before `before`."""
+        ...
 
     def overdue(self, now: str) -> Iterator[str]:
         """Ids of messages whose final receipt was due before `now`."""

@@ -2,17 +2,19 @@
 
 A receipt names the carrier's reference, not our id. If the send that produced the
 reference is not recorded yet (the receipt beat the sender's write), the receipt is kept as
-early; both sides write first and look second, so whichever comes last applies it.
+early; both sides write first and look second, so whichever comes last applies it. Should the
+sender die between recording its send and applying what was kept, the sweep (every 5
+minutes) applies the receipts kept longer than STRANDED_AFTER whose send is recorded.
 """
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from gateway.core.lifecycle import StatusUpdate, advance
-from gateway.core.model import Message, utc_now
+from gateway.core.model import Message, utc_now, utc_text
 from gateway.core.status import Status
 from gateway.core.store import MessageStore
 from gateway.observability import logger, metrics
@@ -21,6 +23,9 @@ SAVE_ATTEMPTS = 8
 # A message the carrier has with no final receipt after this long ends unknown.
 FINAL_RECEIPT_WITHIN = timedelta(hours=72)
 NO_FINAL_RECEIPT = "no final receipt"
+# A sender applies what was kept for its send within moments of recording it: a receipt kept
+# this long whose send is recorded was left behind by a sender that died in between.
+STRANDED_AFTER = timedelta(minutes=2)
 DIED_MID_SEND = "outcome of send unknown: the sender died mid-send"
 
 
@@ -61,7 +66,7 @@ class StatusTracker:
         if message_id is not None:
             logger.set_correlation_id(message_id)
             return self.apply(message_id, update)
-        self._store.keep_early(provider, ref, update)
+        self._store.keep_early(provider, ref, update, utc_now())
         message_id = self._store.message_id_for_ref(provider, ref)
         if message_id is None:
             logger.info("receipt kept until its send is recorded", provider=provider)
@@ -80,6 +85,21 @@ class StatusTracker:
         if outcomes:
             logger.info("early receipts applied", count=len(outcomes))
         return outcomes
+
+    def apply_stranded(self, now: str) -> int:
+        """Apply the receipts kept since before `now - STRANDED_AFTER` whose send is now
+        recorded (its sender died before applying them); how many were applied. A receipt
+        whose send is still not recorded stays kept (until its retention ends)."""
+        before = utc_text(datetime.fromisoformat(now) - STRANDED_AFTER)
+        applied = 0
+        for provider, ref in self._store.kept_before(before):
+            message_id = self._store.message_id_for_ref(provider, ref)
+            if message_id is not None:
+                applied += len(self.apply_early(provider, ref, message_id))
+        if applied:
+            metrics.add_metric(name="StrandedReceiptsApplied", unit="Count", value=applied)
+            logger.info("stranded receipts applied", count=applied)
+        return applied
 
     def sweep_overdue(self, now: str) -> int:
         """Messages past their deadline: one the carrier has, still without a final receipt,
