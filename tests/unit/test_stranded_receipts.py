@@ -38,9 +38,7 @@ def sent_without_applying_what_was_kept(store: MessageStore, ref: str) -> None:
     assert store.create(created)
     before = store.get("m-1")
     assert before is not None
-    submitted = replace(
-        before.progress, status=Status.SUBMITTED, history=[*before.progress.history]
-    )
+    submitted = replace(before.progress, status=Status.SUBMITTED)
     after = replace(before, progress=submitted, provider="orange", provider_ref=ref)
     assert store.save_with_ref(before, after)
 
