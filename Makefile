@@ -6,7 +6,10 @@ SHELL := /bin/bash
 PYTHON312 ?= $(shell for p in "$$(command -v python3.12)" $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	[ -n "$$p" ] && [ -x "$$p" ] && "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null \
 	&& { echo "$$p"; break; }; done)
+# The repository: sam runs build-CommonLayer with a copy of layers/common as working directory.
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 VENV := .venv
+LOCK := requirements.lock
 BIN := $(VENV)/bin
 # The venv first on PATH, so sam's python3.12 builder and our tools find the same interpreter.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -21,22 +24,55 @@ CHECKOV := checkov>=3.3.30,<3.4
 # What bandit scans: the code that runs in Lambda and on developers' machines, not the tests.
 BANDIT_TARGETS := layers/common/gateway functions cli infra
 
-.PHONY: help venv requirements lint security typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
+.PHONY: help venv lock requirements build-CommonLayer lint security typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Every version the virtualenv, CI and the layer get is requirements.lock's: uv, itself pinned
+# there, installs it (`infra.requirements --check`, in `make cfn`, fails on a difference).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -n "$(PYTHON312)" || { echo "python3.12 not found (PATH or ~/.pyenv/versions/3.12*)" >&2; exit 1; }
 	"$(PYTHON312)" -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^uv==' $(LOCK))"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-venv: $(STAMP) ## create the virtualenv with python3.12 and install everything
+venv: $(STAMP) ## create the virtualenv with python3.12 and install everything from requirements.lock
 
-requirements: $(STAMP) ## regenerate layers/common/requirements.txt from pyproject.toml
+lock: $(STAMP) ## re-resolve requirements.lock from pyproject.toml (UPGRADE=1: newest versions in range), then the layer's requirements
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.12 \
+		--custom-compile-command "make lock" --quiet $(if $(UPGRADE),--upgrade) -o $(LOCK)
 	$(BIN)/python -m infra.requirements --write
+
+requirements: $(STAMP) ## regenerate layers/common/requirements.txt (the layer's pins) from requirements.lock
+	$(BIN)/python -m infra.requirements --write
+
+# What the layer's packages carry that Lambda never loads: console scripts, type stubs, C and
+# Cython sources and headers, the lxml APIs the gateway does not use (it parses and builds
+# MM7 with lxml.etree only), the pydantic 1 API, and the Swagger UI bundle that powertools
+# serves only when enable_swagger() is called (the gateway does not). Paths under python/.
+LAYER_UNUSED := bin wrapt-stubs lxml/includes lxml/html lxml/isoschematron lxml/objectify.* \
+	pydantic/v1 aws_lambda_powertools/event_handler/openapi/swagger_ui/*.min.*
+LAYER_UNUSED_FILES := '*.pyi' '*.pyx' '*.pxd' '*.pxi' '*.h' '*.c'
+LAYER_PLATFORM ?= aarch64-manylinux2014
+
+# sam build runs this (template.yaml: CommonLayer's BuildMethod makefile) in a copy of
+# layers/common. The locked runtime subset for Lambda's arm64, no dependency resolved again,
+# and bytecode that needs no source check: Lambda's /opt is read-only, so without .pyc files
+# every cold start would compile every module it imports. LAYER_PLATFORM: the cold-start
+# benchmark builds the same layer for the machine it runs on.
+build-CommonLayer:
+	$(ROOT)$(BIN)/uv pip install --quiet --python $(ROOT)$(BIN)/python --no-deps \
+		--only-binary :all: --python-platform $(LAYER_PLATFORM) --python-version 3.12 \
+		--link-mode copy --target "$(ARTIFACTS_DIR)/python" -r requirements.txt
+	cp -R gateway "$(ARTIFACTS_DIR)/python/"
+	cd "$(ARTIFACTS_DIR)/python" && rm -rf $(LAYER_UNUSED) && \
+		find . -name __pycache__ -type d -prune -exec rm -rf {} + && \
+		find . -type f \( $(foreach f,$(LAYER_UNUSED_FILES),-name $(f) -o) -false \) -delete
+	$(ROOT)$(BIN)/python -m compileall -q -f -j 0 --invalidation-mode unchecked-hash \
+		"$(ARTIFACTS_DIR)/python"
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
@@ -63,8 +99,9 @@ cfn: $(STAMP) ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 
+# No --cached: sam's cache key for the layer is layers/common alone, not the Makefile's recipe.
 build: $(STAMP) ## sam build (no Docker: uses the venv's python3.12)
-	$(BIN)/sam build --parallel --cached
+	$(BIN)/sam build --parallel
 
 test: lint security typecheck cfn build ## everything CI runs: lint, security scans, types, template, build, unit + integration + e2e tests
 	$(BIN)/pytest

@@ -1,7 +1,13 @@
-"""Each function's collaborators, built once per container from the typed configuration."""
+"""Each function's collaborators, built once per container from the typed configuration.
+
+A carrier's modules (and what they pull in: lxml and the MM7 codec, requests, phonenumbers)
+are imported by the builders that use them, not here: each function's cold start pays only
+for what it runs (tests/unit/test_function_imports.py holds it)."""
+
+from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.aws.balance_store import BalanceRepository
 from gateway.aws.dispatch_queue import DispatchQueue, dispatch_lease_name
@@ -10,34 +16,27 @@ from gateway.aws.locks import LeaseLock
 from gateway.aws.message_store import MessageRepository
 from gateway.aws.queue_store import QueueStore
 from gateway.aws.ratelimit import SlotRateLimiter
-from gateway.aws.secrets import SecretStore
 from gateway.aws.threads import run_traced
 from gateway.config import dispatch_config, sender_config, table_config
 from gateway.core.cancelling import Canceller, RecentCampaignMarks
-from gateway.core.dispatching import Dispatcher
-from gateway.core.intake import Intake
 from gateway.core.retry import RetryPolicy
-from gateway.core.sending import Channel, Sender
 from gateway.core.tracking import StatusTracker
-from gateway.mm7.submit import SubmitSettings
-from gateway.mms.callbacks import Mm7Callbacks
-from gateway.mms.channel import MMS_LANE, Mm7Channel
 from gateway.mms.config import mm7_callback_config, mm7_submit_config
-from gateway.mms.inbound import InboundMessages
-from gateway.orange.admin import OrangeAdmin
-from gateway.orange.balance import BalanceSnapshots
-from gateway.orange.client import OrangeClient
-from gateway.orange.config import orange_config, receipt_config
-from gateway.orange.holds import AccountHolds
-from gateway.orange.receipts import OrangeReceipts
-from gateway.orange.sms_channel import OrangeSmsChannel, orange_lane
-from gateway.orange.subscription_resource import ReceiptSubscriptionResource
-from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
-from gateway.orange.tokens import TokenStore, account_token_store
-from gateway.orange_pl.channel import ORANGE_PL_LANE, OrangePlChannel
-from gateway.orange_pl.client import OrangePlClient
 from gateway.orange_pl.config import orange_pl_config, orange_pl_configured, polling_config
-from gateway.orange_pl.poller import StatusPoller
+
+if TYPE_CHECKING:
+    from gateway.aws.secrets import SecretStore
+    from gateway.core.dispatching import Dispatcher
+    from gateway.core.intake import Intake
+    from gateway.core.sending import Channel, Sender
+    from gateway.mms.callbacks import Mm7Callbacks
+    from gateway.mms.channel import Mm7Channel
+    from gateway.orange.balance import BalanceSnapshots
+    from gateway.orange.client import OrangeClient
+    from gateway.orange.receipts import OrangeReceipts
+    from gateway.orange.subscription_resource import ReceiptSubscriptionResource
+    from gateway.orange.tokens import TokenStore
+    from gateway.orange_pl.poller import StatusPoller
 
 CALLBACK_SECRET_CACHE_SECONDS = 300
 ORANGE_PL_ACCOUNT = "orange-pl"
@@ -45,6 +44,8 @@ ORANGE_PL_ACCOUNT = "orange-pl"
 
 @cache
 def secret_store() -> SecretStore:
+    from gateway.aws.secrets import SecretStore
+
     return SecretStore()
 
 
@@ -60,11 +61,17 @@ def tracker() -> StatusTracker:
 
 @cache
 def orange_client() -> OrangeClient:
+    from gateway.orange.client import OrangeClient
+    from gateway.orange.config import orange_config
+
     return OrangeClient(orange_config().api_url)
 
 
 @cache
 def token_store(account: str) -> TokenStore:
+    from gateway.orange.config import orange_config
+    from gateway.orange.tokens import account_token_store
+
     return account_token_store(
         orange_config().account(account),
         client=orange_client(),
@@ -75,11 +82,16 @@ def token_store(account: str) -> TokenStore:
 
 @cache
 def rate_limiter(account: str) -> SlotRateLimiter:
+    from gateway.orange.config import orange_config
+
     rate = orange_config().account(account).rate_per_second
     return SlotRateLimiter(table_config().table_name, account, rate)
 
 
 def mm7_channel() -> Mm7Channel:
+    from gateway.mm7.submit import SubmitSettings
+    from gateway.mms.channel import Mm7Channel
+
     config = mm7_submit_config()
     settings = SubmitSettings(
         vasp_id=config.vasp_id,
@@ -101,6 +113,12 @@ def mm7_channel() -> Mm7Channel:
 
 @cache
 def sender() -> Sender:
+    from gateway.core.sending import Sender
+    from gateway.orange.config import orange_config
+    from gateway.orange.holds import AccountHolds
+    from gateway.orange.sms_channel import OrangeSmsChannel
+    from gateway.orange_pl.channel import OrangePlChannel
+
     sms = OrangeSmsChannel(
         client=orange_client(),
         tokens=token_store,
@@ -132,6 +150,8 @@ def canceller() -> Canceller:
 
 @cache
 def intake() -> Intake:
+    from gateway.core.intake import Intake
+
     return Intake(store=repository(), queue=queue_store(), canceller=canceller())
 
 
@@ -152,6 +172,8 @@ def dispatch_queue() -> DispatchQueue:
 
 @cache
 def dispatcher() -> Dispatcher:
+    from gateway.core.dispatching import Dispatcher
+
     config = sender_config()
     return Dispatcher(
         store=repository(),
@@ -167,12 +189,20 @@ def dispatcher() -> Dispatcher:
 
 def lanes() -> list[str]:
     """Every lane a message can wait in: one per Orange account, MMS, Orange Poland."""
+    from gateway.mms.channel import MMS_LANE
+    from gateway.orange.config import orange_config
+    from gateway.orange.sms_channel import orange_lane
+    from gateway.orange_pl.channel import ORANGE_PL_LANE
+
     names = [orange_lane(account) for account in orange_config().account_names()]
     return [*names, MMS_LANE, ORANGE_PL_LANE]
 
 
 @cache
 def mm7_callbacks() -> Mm7Callbacks:
+    from gateway.mms.callbacks import Mm7Callbacks
+    from gateway.mms.inbound import InboundMessages
+
     config = mm7_callback_config()
     inbound = InboundMessages(
         InboundRepository(table_config().table_name), bucket=config.bucket, bus=config.event_bus
@@ -181,6 +211,7 @@ def mm7_callbacks() -> Mm7Callbacks:
 
 
 def mm7_credentials() -> tuple[str, str]:
+
     raw = secret_store().read_json(
         mm7_callback_config().credentials_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
     )
@@ -190,6 +221,9 @@ def mm7_credentials() -> tuple[str, str]:
 @cache
 def orange_pl_token_store() -> TokenStore:
     """Orange Poland's own account: kept fresh by the token refresher, used by the poller."""
+    from gateway.orange.client import OrangeClient
+    from gateway.orange.tokens import TokenStore
+
     config = orange_pl_config()
     oauth = OrangeClient(config.api_url, token_path=config.token_path)
     return TokenStore(
@@ -203,6 +237,9 @@ def orange_pl_token_store() -> TokenStore:
 
 @cache
 def orange_pl_poller() -> StatusPoller:
+    from gateway.orange_pl.client import OrangePlClient
+    from gateway.orange_pl.poller import StatusPoller
+
     return StatusPoller(
         repository=repository(),
         tracker=tracker(),
@@ -215,6 +252,8 @@ def orange_pl_poller() -> StatusPoller:
 def refreshed_token_stores() -> dict[str, TokenStore]:
     """Every account whose token the refresher keeps: each Orange account, and Orange PL's
     when the function is configured for it."""
+    from gateway.orange.config import orange_config
+
     stores = {account: token_store(account) for account in orange_config().account_names()}
     if orange_pl_configured():
         stores[ORANGE_PL_ACCOUNT] = orange_pl_token_store()
@@ -223,6 +262,10 @@ def refreshed_token_stores() -> dict[str, TokenStore]:
 
 @cache
 def balance_snapshots() -> BalanceSnapshots:
+    from gateway.orange.admin import OrangeAdmin
+    from gateway.orange.balance import BalanceSnapshots
+    from gateway.orange.config import orange_config
+
     return BalanceSnapshots(
         admin=OrangeAdmin(orange_config().api_url),
         repository=BalanceRepository(table_config().table_name),
@@ -231,10 +274,14 @@ def balance_snapshots() -> BalanceSnapshots:
 
 @cache
 def orange_receipts() -> OrangeReceipts:
+    from gateway.orange.receipts import OrangeReceipts
+
     return OrangeReceipts(tracker())
 
 
 def receipt_token() -> str:
+    from gateway.orange.config import receipt_config
+
     return secret_store().read_text(
         receipt_config().token_secret, max_age=CALLBACK_SECRET_CACHE_SECONDS
     )
@@ -242,6 +289,10 @@ def receipt_token() -> str:
 
 def receipt_subscription_resource() -> ReceiptSubscriptionResource:
     """Per invocation: it holds the receipt token it read, to redact it from its answer."""
+    from gateway.orange.config import orange_config
+    from gateway.orange.subscription_resource import ReceiptSubscriptionResource
+    from gateway.orange.subscriptions import OrangeSubscriptionsApi, ReceiptSubscriptions
+
     config = orange_config()
     subscriptions = ReceiptSubscriptions(
         api=OrangeSubscriptionsApi(config.api_url), tokens=token_store, config=config
