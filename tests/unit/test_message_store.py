@@ -4,15 +4,16 @@ would let the core's tests pass on code that loses races in Lambda."""
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from gateway.aws.message_store import MessageRepository, message_key
 from gateway.core.lifecycle import StatusUpdate
-from gateway.core.model import Message
+from gateway.core.model import Message, utc_now
 from gateway.core.status import Status
 from gateway.core.store import MessageStore
-from gateway.core.tracking import StatusTracker
+from gateway.core.tracking import Applied, StatusTracker
 from tests.fakes import MemoryMessageStore
 
 AT = "2026-12-03T10:00:00.000Z"
@@ -207,3 +208,49 @@ def test_receipts_kept_long_enough_are_listed_once_per_reference(store: MessageS
     for key, _ in store.early_updates("orange", "res-1"):
         store.drop_early("orange", "res-1", key)
     assert list(store.kept_before("2026-12-03T10:03:00.000Z")) == []
+
+
+# -- receipts left behind by a sender that died (#14 point 4) ---------------------------
+
+
+def sent_without_applying_what_was_kept(store: MessageStore, ref: str) -> None:
+    """The sender's transaction (the message submitted, its reference written), and then the
+    sender dies: what was kept for `ref` is not applied."""
+    created = Message.new(
+        id="m-1",
+        channel="sms",
+        to="+2250700000001",
+        update=StatusUpdate(Status.ACCEPTED, utc_now(), "gateway"),
+    )
+    assert store.create(created)
+    before = store.get("m-1")
+    assert before is not None
+    submitted = replace(before.progress, status=Status.SUBMITTED)
+    after = replace(before, progress=submitted, provider="orange", provider_ref=ref)
+    assert store.save_with_ref(before, after)
+
+
+def test_a_receipt_left_behind_by_a_dead_sender_is_applied_by_the_sweep(
+    store: MessageStore,
+) -> None:
+    tracker = StatusTracker(store)
+    delivered = StatusUpdate(Status.DELIVERED, utc_now(), "orange-dr", "DeliveredToTerminal")
+    assert tracker.apply_receipt("orange", "res-1", delivered) is Applied.EARLY
+    sent_without_applying_what_was_kept(store, "res-1")
+
+    # A sender still alive applies it within moments: too early to call it stranded.
+    assert tracker.apply_stranded(utc_now()) == 0
+    assert tracker.apply_stranded(utc_now(after=timedelta(minutes=3))) == 1
+    message = store.get("m-1")
+    assert message is not None
+    assert message.status is Status.DELIVERED
+    assert store.early_updates("orange", "res-1") == []
+    assert tracker.apply_stranded(utc_now(after=timedelta(minutes=3))) == 0
+
+
+def test_a_receipt_whose_send_is_never_recorded_stays_kept(store: MessageStore) -> None:
+    tracker = StatusTracker(store)
+    delivered = StatusUpdate(Status.DELIVERED, utc_now(), "orange-dr", "DeliveredToTerminal")
+    tracker.apply_receipt("orange", "res-9", delivered)
+    assert tracker.apply_stranded(utc_now(after=timedelta(minutes=3))) == 0
+    assert [u for _, u in store.early_updates("orange", "res-9")] == [delivered]

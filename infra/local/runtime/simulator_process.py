@@ -1,32 +1,28 @@
 """Carrier simulators in processes of their own, as the carriers are outside systems.
 
-The local stack's own process serves moto, the API front and the pollers; under load it keeps
-a core busy. A simulator sharing its GIL answers late and stamps its sends late and unevenly,
+The local stack's own process serves the API front and the pollers; under load it keeps a
+core busy. A simulator sharing its GIL answers late and stamps its sends late and unevenly,
 so its sliding-window cap refuses sends the gateway spaced correctly. In its own process a
 simulator keeps its own clock, as Orange does.
 
 The child (`python -m infra.local.runtime.simulator_process`) serves a multiprocessing manager; the
 proxy it hands back runs each public method of the simulator in the child (arguments and
 results pickled), so tests and benchmarks control it as they would the object itself. The
-child is started as a plain command, not by multiprocessing's spawn, which would import the
-caller's main script again; it ends when its stdin closes, so it never outlives the stack.
+child is started as a plain command (`infra.local.child_process`), not by multiprocessing's
+spawn, which would import the caller's main script again.
 """
 
 import importlib
-import json
 import logging
-import subprocess  # nosec B404 # our interpreter, our module, never a shell
-import sys
 import threading
 from multiprocessing.managers import BaseManager
 from secrets import token_bytes
 from typing import Any, cast
 
+from infra.local.child_process import ChildProcess, serve_until_closed, setup
 from infra.simulators._simulator import SimulatorBase
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-START_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 10.0
 
 
 class _SimulatorManager(BaseManager):
@@ -47,7 +43,7 @@ class SimulatorProcess[T: SimulatorBase]:
         self.kind = kind
         authkey = token_bytes(32)
         root = logging.getLogger()
-        setup = {
+        parameters = {
             "kind": f"{kind.__module__}:{kind.__qualname__}",
             "authkey": authkey.hex(),
             "log_level": root.getEffectiveLevel(),
@@ -55,20 +51,14 @@ class SimulatorProcess[T: SimulatorBase]:
                 h.baseFilename for h in root.handlers if isinstance(h, logging.FileHandler)
             ],
         }
-        self._process = subprocess.Popen(  # noqa: S603  # nosec B603
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        self._child = ChildProcess(__name__, parameters, kind.__name__)
         try:
-            address = self._handshake(json.dumps(setup))
-            self._manager = _SimulatorManager(address=address, authkey=authkey)
+            self._manager = _SimulatorManager(address=self._child.answer, authkey=authkey)
             self._manager.connect()
             self._proxy = getattr(self._manager, _SimulatorManager.serving(kind))(**options)
             self.url: str = self._proxy.start(host, 0)
         except BaseException:
-            self._end_process()
+            self._child.end()
             raise
 
     @property
@@ -81,46 +71,21 @@ class SimulatorProcess[T: SimulatorBase]:
         try:
             self._proxy.stop()
         finally:
-            self._end_process()
-
-    def _handshake(self, setup: str) -> str:
-        """Send the child its setup; read back the address its manager listens on."""
-        stdin, stdout = self._process.stdin, self._process.stdout
-        if stdin is None or stdout is None:
-            raise RuntimeError("the simulator process has no pipes")
-        stdin.write(setup + "\n")
-        stdin.flush()
-        answer: list[str] = []
-        reader = threading.Thread(target=lambda: answer.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(START_TIMEOUT_SECONDS)
-        if not answer or not answer[0].strip():
-            raise RuntimeError(f"the {self.kind.__name__} process did not start")
-        return answer[0].strip()
-
-    def _end_process(self) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()  # the child's cue to exit
-        try:
-            self._process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self._child.end()
 
 
 def _serve() -> None:
     """The child: register the simulator class, serve the manager, exit when stdin closes."""
-    setup = json.loads(sys.stdin.readline())
+    options = setup()
     handlers: list[logging.Handler] = [logging.StreamHandler()]
-    handlers += [logging.FileHandler(path) for path in setup["log_files"]]  # appends
-    logging.basicConfig(level=setup["log_level"], format=LOG_FORMAT, handlers=handlers)
+    handlers += [logging.FileHandler(path) for path in options["log_files"]]  # appends
+    logging.basicConfig(level=options["log_level"], format=LOG_FORMAT, handlers=handlers)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    module, _, qualname = setup["kind"].partition(":")
+    module, _, qualname = options["kind"].partition(":")
     _SimulatorManager.serving(getattr(importlib.import_module(module), qualname))
-    server = _SimulatorManager(authkey=bytes.fromhex(setup["authkey"])).get_server()
+    server = _SimulatorManager(authkey=bytes.fromhex(options["authkey"])).get_server()
     threading.Thread(target=server.serve_forever, name="simulator-manager", daemon=True).start()
-    print(server.address, flush=True)
-    sys.stdin.read()  # until the parent closes it, or dies
+    serve_until_closed(server.address)
 
 
 if __name__ == "__main__":
