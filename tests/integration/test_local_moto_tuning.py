@@ -248,3 +248,31 @@ def test_item_answers_skip_the_shape_walk(dynamodb: Any, monkeypatch: pytest.Mon
     dynamodb.put_item(TableName=TABLE, Item=item("walk", "accepted"))
 
     assert stored(dynamodb, "walk") == item("walk", "accepted")
+
+
+def test_sending_does_not_count_the_queue_per_message(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqs = AwsClients(dynamodb.meta.endpoint_url, REGION).sqs()
+    url = sqs.create_queue(QueueName="burst")["QueueUrl"]
+    fifo = sqs.create_queue(
+        QueueName="burst.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+
+    def uncountable(queue: Queue) -> int:
+        raise AssertionError("the queue's messages were counted")
+
+    monkeypatch.setattr(Queue, "approximate_number_of_messages", property(uncountable))
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(3)]
+    )
+    # Content-based deduplication still read: the same body twice is one message.
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    monkeypatch.undo()
+
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counts["ApproximateNumberOfMessages"] == "3"
+    fifo_received = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in fifo_received] == ["same"]

@@ -12,7 +12,9 @@ gateway, would set a benchmark's pace.
   so the cost grew with the table and took a tenth of the stack's process at 10 SMS/s.
 - SQS checks a received message's retention against the queue's retention setting. moto
   reads it from all the queue's attributes, whose message counts take a pass over every
-  queued message: ten passes per ReceiveMessage, each as long as the backlog.
+  queued message: ten passes per ReceiveMessage, each as long as the backlog. Sending reads
+  the same attributes for one setting (content-based deduplication): a pass per message
+  sent, so a burst of 10,000 took minutes of the moto process. Both read the setting alone.
 - The server finds a request's service without listing moto's package folder on disk each
   time (`list_of_moto_modules`, under a lock every request waits for): listed once.
 - DynamoDB's item operations and its stream's GetRecords answer with their JSON written
@@ -51,7 +53,7 @@ from moto.core.utils import unix_time
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import Message, Queue, SQSBackend
 
 type ItemKey = tuple[str, DynamoType, DynamoType | None]
 
@@ -63,6 +65,7 @@ def apply() -> None:
     _rollback_touched_items_only()
     _query_reads_one_key()
     _retention_read_from_its_setting()
+    _sends_read_deduplication_from_its_setting()
     _list_modules_once()
     _answers_written_directly()
     _action_names_listed_once()
@@ -144,6 +147,32 @@ def _action_names_listed_once() -> None:
 def _list_modules_once() -> None:
     modules = tuple(moto_backends.list_of_moto_modules())
     moto_backends.list_of_moto_modules = lambda: modules
+
+
+def _sends_read_deduplication_from_its_setting() -> None:
+    attributes = Queue.attributes
+    send = SQSBackend.send_message
+    sending = threading.local()
+
+    def cheap_while_sending(self: Queue) -> dict[str, Any]:
+        if not getattr(sending, "on", False):
+            return attributes.fget(self)  # type: ignore[attr-defined,no-any-return]
+        # What a send reads: the FIFO settings (moto writes its booleans lowercased).
+        if not self.fifo_queue:
+            return {}
+        deduplication = self.content_based_deduplication  # type: ignore[attr-defined]
+        return {"ContentBasedDeduplication": str(deduplication).lower()}
+
+    @functools.wraps(send)
+    def send_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+        sending.on = True
+        try:
+            return send(self, *args, **kwargs)
+        finally:
+            sending.on = False
+
+    Queue.attributes = property(cheap_while_sending)  # type: ignore[assignment,method-assign]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
 def _retention_read_from_its_setting() -> None:
