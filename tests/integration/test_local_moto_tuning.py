@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.responses import ActionResult
 from moto.core.serialize import ResponseSerializer
@@ -20,7 +21,7 @@ from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 
 from infra.local.aws import AwsClients
-from infra.local.moto import adapt_moto
+from infra.local.moto import adapt_moto, speed
 
 pytestmark = pytest.mark.integration
 
@@ -276,3 +277,39 @@ def test_sending_does_not_count_the_queue_per_message(
     assert counts["ApproximateNumberOfMessages"] == "3"
     fifo_received = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
     assert [m["Body"] for m in fifo_received] == ["same"]
+
+
+def test_a_limited_query_answers_as_moto_does_without_sorting_the_whole_key(
+    dynamodb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lane's next messages: Limit, either direction, LastEvaluatedKey when more remain."""
+    for n in (5, 3, 9, 1, 7):
+        dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "lane"}, "sk": {"S": f"R#{n}"}})
+
+    def query(limit: int, forward: bool = True) -> tuple[list[str], Any]:
+        answer = dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "lane"}},
+            Limit=limit,
+            ScanIndexForward=forward,
+            ConsistentRead=True,
+        )
+        return [i["sk"]["S"] for i in answer["Items"]], answer.get("LastEvaluatedKey")
+
+    direct = [query(2), query(2, forward=False), query(5), query(9)]
+    monkeypatch.setattr(speed.heapq, "nsmallest", _never)
+    monkeypatch.setattr(speed.heapq, "nlargest", _never)
+    with pytest.raises(ClientError):  # the server's 500: the key's head is what it reads
+        query(2)
+    monkeypatch.undo()
+    assert direct == [
+        (["R#1", "R#3"], {"pk": {"S": "lane"}, "sk": {"S": "R#3"}}),
+        (["R#9", "R#7"], {"pk": {"S": "lane"}, "sk": {"S": "R#7"}}),
+        (["R#1", "R#3", "R#5", "R#7", "R#9"], None),
+        (["R#1", "R#3", "R#5", "R#7", "R#9"], None),
+    ]
+
+
+def _never(*_: Any, **__: Any) -> Any:
+    raise AssertionError("the key's head was read")
