@@ -4,6 +4,7 @@ table's key answers as before without listing the table; SQS hands out messages 
 counting the queue for each; DynamoDB's item answers, written directly, are the ones moto's
 own serialiser writes."""
 
+import heapq
 import inspect
 import json
 from collections import defaultdict
@@ -21,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue
 
 from infra.local.aws import AwsClients
-from infra.local.moto import adapt_moto, speed
+from infra.local.moto import adapt_moto
 
 pytestmark = pytest.mark.integration
 
@@ -298,8 +299,8 @@ def test_a_limited_query_answers_as_moto_does_without_sorting_the_whole_key(
         return [i["sk"]["S"] for i in answer["Items"]], answer.get("LastEvaluatedKey")
 
     direct = [query(2), query(2, forward=False), query(5), query(9)]
-    monkeypatch.setattr(speed.heapq, "nsmallest", _never)
-    monkeypatch.setattr(speed.heapq, "nlargest", _never)
+    monkeypatch.setattr(heapq, "nsmallest", _never)
+    monkeypatch.setattr(heapq, "nlargest", _never)
     with pytest.raises(ClientError):  # the server's 500: the key's head is what it reads
         query(2)
     monkeypatch.undo()
