@@ -35,7 +35,7 @@ from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Delivery, Prepared, Sender
 from gateway.core.store import QueueEntry
 from gateway.core.tracking import StatusTracker
-from gateway.observability import logger
+from gateway.observability import logger, metrics
 from infra.local.moto import adapt_moto
 from infra.local.template.resources import create_table_request
 
@@ -50,12 +50,17 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "template.ya
 
 def run(quick: bool = False) -> dict[str, Any]:
     small, large = QUICK_BACKLOGS if quick else FULL_BACKLOGS
-    level = logger.log_level
+    level, namespace = logger.log_level, metrics.namespace
     logger.setLevel("WARNING")  # a line per message sent is noise here
+    # The gateway's metrics are flushed every 100, which needs a namespace (Lambda's is set
+    # by the template); here they go to stdout and are dropped with the run.
+    metrics.namespace = namespace or "bench"
     try:
         figures = {"small": _measure(small), "large": _measure(large)}
     finally:
         logger.setLevel(level)
+        metrics.namespace = namespace
+        metrics.clear_metrics()
     per_sms = {size: figures[size]["requests_per_sms"] for size in figures}
     items = {size: figures[size]["items_read_per_sms"] for size in figures}
     return {
