@@ -76,14 +76,19 @@ def stored(client: Any, pk: str) -> dict[str, Any] | None:
     return found
 
 
-def stream_records(client: Any) -> int:
+def all_stream_records(client: Any) -> list[Any]:
     arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
     streams = AwsClients(client.meta.endpoint_url, REGION).dynamodbstreams()
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     iterator = streams.get_shard_iterator(
         StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
     )["ShardIterator"]
-    return len(streams.get_records(ShardIterator=iterator)["Records"])
+    records: list[Any] = streams.get_records(ShardIterator=iterator)["Records"]
+    return records
+
+
+def stream_records(client: Any) -> int:
+    return len(all_stream_records(client))
 
 
 def test_a_transaction_writes_every_item(dynamodb: Any) -> None:
@@ -211,14 +216,7 @@ def _item_answers(client: Any, name: str) -> list[Any]:
 def _stream_records(client: Any, name: str) -> list[Any]:
     """The stream's records of `name`'s items, without what differs with every write (ids,
     times, sequence numbers, sizes)."""
-    arn = client.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    streams = AwsClients(client.meta.endpoint_url, REGION).dynamodbstreams()
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records: list[Any] = streams.get_records(ShardIterator=iterator)["Records"]
-    ours = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == name]
+    ours = [r for r in all_stream_records(client) if r["dynamodb"]["Keys"]["pk"]["S"] == name]
     for record in ours:
         assert isinstance(record["dynamodb"].pop("ApproximateCreationDateTime"), datetime)
         for changing in ("SequenceNumber", "SizeBytes"):

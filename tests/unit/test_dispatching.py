@@ -47,6 +47,27 @@ def sms(message_id: str, priority: str = "normal", to: str = "+2250700000001") -
     return {"id": message_id, "channel": "sms", "to": to, "text": "x", "priority": priority}
 
 
+def threaded_dispatcher(
+    store: MemoryMessageStore,
+    queue: MemoryLaneQueue,
+    sender: Sender,
+    *,
+    workers: int,
+    linger_seconds: float,
+) -> Dispatcher:
+    """A lane's dispatcher with real worker threads, a free lease and recorded wake-ups."""
+    return Dispatcher(
+        store=store,
+        queue=queue,
+        sender=sender,
+        wakeup=RecordedWakeups(),
+        lease=lambda lane: FreeLease(),
+        workers=workers,
+        linger_seconds=linger_seconds,
+        runner=run_traced,
+    )
+
+
 @pytest.fixture
 def channel() -> Recording:
     return Recording()
@@ -151,16 +172,7 @@ def test_two_workers_send_each_message_once(channel: Recording) -> None:
     store, queue = MemoryMessageStore(), MemoryLaneQueue()
     tracker = StatusTracker(store)
     sender = Sender(tracker=tracker, channels={"sms": channel}, retry=RetryPolicy())
-    dispatcher = Dispatcher(
-        store=store,
-        queue=queue,
-        sender=sender,
-        wakeup=RecordedWakeups(),
-        lease=lambda lane: FreeLease(),
-        workers=2,
-        linger_seconds=0.05,
-        runner=run_traced,
-    )
+    dispatcher = threaded_dispatcher(store, queue, sender, workers=2, linger_seconds=0.05)
     pipeline = Pipeline(store=store, queue=queue, sender=sender, tracker=tracker)
     for n in range(40):
         pipeline.queue_request(sms(f"m{n:02d}"), sqs_id=str(n))
@@ -203,16 +215,7 @@ def test_an_idle_lane_is_read_once_per_poll_whatever_the_workers(channel: Record
 
     queue.ready = counted  # type: ignore[method-assign]
     sender = Sender(tracker=StatusTracker(store), channels={"sms": channel}, retry=RetryPolicy())
-    dispatcher = Dispatcher(
-        store=store,
-        queue=queue,
-        sender=sender,
-        wakeup=RecordedWakeups(),
-        lease=lambda lane: FreeLease(),
-        workers=4,
-        linger_seconds=0.5,
-        runner=run_traced,
-    )
+    dispatcher = threaded_dispatcher(store, queue, sender, workers=4, linger_seconds=0.5)
     dispatcher.run(LANE, lambda: 60.0)
     # About one read per 0.1 s poll over the 0.5 s linger (and one after): 4 workers each
     # polling would read about 20 times.
