@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from gateway.core.lifecycle import StatusUpdate
+from gateway.core.lifecycle import HISTORY_LIMIT, StatusUpdate, advance
 from gateway.core.model import Message
 from gateway.core.status import FINAL, Status
 from gateway.core.store import QueueEntry
@@ -127,6 +127,19 @@ class MemoryMessageStore:
         self.messages[message_id] = claimed
         self.writes += 1
         return claimed
+
+    def end_waiting(self, message_id: str, update: StatusUpdate) -> Message | None:
+        stored = self.messages.get(message_id)
+        if (
+            stored is None
+            or stored.status != Status.ACCEPTED
+            or stored.send_started_at
+            or len(stored.progress.history) >= HISTORY_LIMIT
+        ):
+            return None
+        progress = advance(stored.progress, update) or stored.progress
+        ended = replace(stored, progress=progress, final_by=None)
+        return self.messages[message_id] if self._put(stored, ended) else None
 
     # `gateway.core.cancelling.CampaignIndex`
     def message_ids(self, campaign: str) -> Iterator[str]:

@@ -91,11 +91,29 @@ def test_a_message_being_sent_is_not_cancelled(
 
 
 def test_the_send_mark_decides_a_race_with_a_dispatcher(
-    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore, channel: Accepting
+    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore
 ) -> None:
-    """The dispatcher claims between the canceller's read and its write: the write loses,
-    reads again, and finds the message being sent."""
+    """The dispatcher claims just before the canceller's one write: the write is refused
+    (its condition), and the read after it finds the message being sent."""
     pipeline.queue_request(sms("m-1"))
+    end_waiting = store.end_waiting
+
+    def claim_first(message_id: str, update: Any) -> Any:
+        store.claim("m-1", "2026-12-03T10:00:00.000Z", "2026-12-03T10:00:40.000Z")
+        return end_waiting(message_id, update)
+
+    store.end_waiting = claim_first  # type: ignore[method-assign]
+    assert canceller.cancel("m-1").outcome is Cancel.IN_FLIGHT
+    assert store.messages["m-1"].status is Status.ACCEPTED
+
+
+def test_on_the_read_path_too_the_send_mark_decides(
+    pipeline: Pipeline, canceller: Canceller, store: MemoryMessageStore
+) -> None:
+    """When the one write cannot serve (a full history), the canceller reads and saves: a
+    claim between its read and its save makes the save lose, and the next read sees it."""
+    pipeline.queue_request(sms("m-1"))
+    store.end_waiting = lambda *_: None  # type: ignore[method-assign]
     save = store.save
 
     def claim_first(before: Any, after: Any) -> bool:
@@ -105,6 +123,7 @@ def test_the_send_mark_decides_a_race_with_a_dispatcher(
 
     store.save = claim_first  # type: ignore[method-assign]
     assert canceller.cancel("m-1").outcome is Cancel.IN_FLIGHT
+    assert store.messages["m-1"].status is Status.ACCEPTED
 
 
 def test_a_campaign_is_cancelled_whole_and_what_comes_later_too(

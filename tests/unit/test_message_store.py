@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from gateway.aws.message_store import MessageRepository, message_key
-from gateway.core.lifecycle import StatusUpdate
+from gateway.core.lifecycle import HISTORY_LIMIT, StatusUpdate, advance
 from gateway.core.model import Message, utc_now
 from gateway.core.status import Status
 from gateway.core.store import MessageStore
@@ -143,6 +143,38 @@ def test_a_message_is_claimed_once_and_only_while_accepted(store: MessageStore) 
     store.create(message("m-2"))
     store.claim("m-2", AT, "2026-12-03T10:00:40.000Z")
     assert list(store.overdue("2026-12-03T10:01:00.000Z")) == ["m-2"]
+
+
+def test_a_waiting_message_is_ended_in_one_write_as_advance_would_end_it(
+    store: MessageStore,
+) -> None:
+    waiting = message("m-1", final_by="2026-12-03T10:00:40.000Z")  # a send that came back
+    store.create(waiting)
+    update = StatusUpdate(Status.CANCELLED, AT, "operator", reason="cancelled by an operator")
+    ended = store.end_waiting("m-1", update)
+    progress = advance(waiting.progress, update)
+    assert progress is not None
+    assert ended == replace(waiting, progress=progress, final_by=None, version=1)
+    assert store.get("m-1") == ended
+    assert list(store.overdue("2026-12-04T00:00:00.000Z")) == []
+    assert store.end_waiting("m-1", update) is None  # ended already
+
+
+def test_only_a_waiting_message_is_ended_without_a_read(store: MessageStore) -> None:
+    update = StatusUpdate(Status.EXPIRED, AT, "gateway", reason="validity passed")
+    store.create(message("sending"))
+    store.claim("sending", AT, AT)
+    full = message("full")
+    for i in range(HISTORY_LIMIT - 1):
+        entry = StatusUpdate(Status.ACCEPTED, AT, "gateway", reason=f"held {i}")
+        full = replace(full, progress=advance(full.progress, entry) or full.progress)
+    store.create(full)
+    assert len(full.progress.history) == HISTORY_LIMIT
+    assert store.end_waiting("sending", update) is None
+    assert store.end_waiting("full", update) is None  # the caller reads it and trims
+    assert store.end_waiting("unknown", update) is None
+    assert store.get("unknown") is None
+    assert [store.get(i).status for i in ("sending", "full")] == [Status.ACCEPTED] * 2  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from gateway.aws.dynamo import (
     to_item,
     written,
 )
-from gateway.core.lifecycle import Progress, StatusUpdate
+from gateway.core.lifecycle import HISTORY_LIMIT, Progress, StatusUpdate
 from gateway.core.model import Message, epoch_seconds
 from gateway.core.status import FINAL, Status
 
@@ -103,6 +103,44 @@ class MessageRepository(TableStore):
                         ":lease": lease_until,
                         ":shard": _shard(message_id),
                         ":accepted": str(Status.ACCEPTED),
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        )
+        if isinstance(answer, ConditionFailed):
+            return None
+        return self._message(from_item(answer["Attributes"]))
+
+    def end_waiting(self, message_id: str, update: StatusUpdate) -> Message | None:
+        # The write `advance` would make from an accepted message, as an update expression: the
+        # history gains the entry (its limit kept by the condition), `seen` its key.
+        reason = "reason = :reason, " if update.reason is not None else ""
+        removed = "" if update.reason is not None else ", reason"
+        answer = conditional(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=message_key(message_id),
+                UpdateExpression=(
+                    f"SET #status = :status, {reason}updatedAt = :at,"
+                    " history = list_append(history, :entry), version = version + :one"
+                    f" ADD seen :key REMOVE finalBy, openShard{removed}"
+                ),
+                ConditionExpression=(
+                    "#status = :accepted AND attribute_not_exists(sendStartedAt)"
+                    " AND size(history) < :limit"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":status": str(update.status),
+                        ":reason": update.reason,
+                        ":at": update.at,
+                        ":entry": [update.as_history()],
+                        ":one": 1,
+                        ":key": {update.dedupe_key},
+                        ":accepted": str(Status.ACCEPTED),
+                        ":limit": HISTORY_LIMIT,
                     }
                 ),
                 ReturnValues="ALL_NEW",

@@ -137,6 +137,11 @@ class Canceller:
         return result
 
     def _cancel(self, message_id: str, reason: str) -> Cancelled:
+        update = StatusUpdate(Status.CANCELLED, utc_now(), SOURCE, reason=reason)
+        # One write when the message waits (the usual case); a read tells the others apart.
+        ended = self._store.end_waiting(message_id, update)
+        if ended is not None:
+            return Cancelled(Cancel.CANCELLED, ended)
         for _ in range(SAVE_ATTEMPTS):
             message = self._store.get(message_id)
             if message is None:
@@ -145,7 +150,6 @@ class Canceller:
                 return Cancelled(Cancel.TOO_LATE, message)
             if message.send_started_at is not None:
                 return Cancelled(Cancel.IN_FLIGHT, message)
-            update = StatusUpdate(Status.CANCELLED, utc_now(), SOURCE, reason=reason)
             progress = advance(message.progress, update) or message.progress
             after = replace(message, progress=progress, final_by=None)
             if self._store.save(message, after):

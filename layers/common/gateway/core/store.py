@@ -62,6 +62,13 @@ class MessageStore(Protocol):
         first, at most `limit`."""
         ...
 
+    def end_waiting(self, message_id: str, update: StatusUpdate) -> Message | None:
+        """End a message that is `accepted` and not being sent with the final `update`, in one
+        conditional write with no read before it (a campaign cancel makes thousands): the
+        message as ended, or None when it was not waiting, or its history is full (then the
+        caller reads it and decides, as for any other write)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class QueueEntry:
