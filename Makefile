@@ -24,7 +24,7 @@ CHECKOV := checkov>=3.3.30,<3.4
 # What bandit scans: the code that runs in Lambda and on developers' machines, not the tests.
 BANDIT_TARGETS := layers/common/gateway functions cli infra
 
-.PHONY: help venv lock requirements build-CommonLayer lint security typecheck cfn build test test-unit test-integration test-e2e local demo bench reliability clean
+.PHONY: help venv lock requirements build-CommonLayer lint security typecheck cfn build deploy test test-unit test-integration test-e2e local demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -102,6 +102,17 @@ cfn: $(STAMP) ## cfn-lint and sam validate --lint
 # No --cached: sam's cache key for the layer is layers/common alone, not the Makefile's recipe.
 build: $(STAMP) ## sam build (no Docker: uses the venv's python3.12)
 	$(BIN)/sam build --parallel
+
+# ENV: the samconfig.toml environment deployed. Its first deploy is guided, told by no region
+# saved for it yet: sam asks for the region and the parameters and saves the answers under ENV
+# (GUIDED=1 asks again, to change them).
+ENV ?= default
+SAVED_REGION := import sys, tomllib; config = tomllib.load(open("samconfig.toml", "rb")); \
+	sys.exit(not config.get("$(ENV)", {}).get("deploy", {}).get("parameters", {}).get("region"))
+
+deploy: build ## sam build, then sam deploy of samconfig.toml's ENV (default, prod): guided the first time, or with GUIDED=1
+	$(BIN)/sam deploy --config-env $(ENV) \
+		$(if $(GUIDED),--guided,$$($(BIN)/python -c '$(SAVED_REGION)' || echo --guided))
 
 test: lint security typecheck cfn build ## everything CI runs: lint, security scans, types, template, build, unit + integration + e2e tests
 	$(BIN)/pytest

@@ -22,6 +22,7 @@ from typing import Any
 from bench import (
     aws_cost,
     backlog_cost,
+    cap_under_jitter,
     cold_import,
     mm7_parse,
     mo_mms,
@@ -46,6 +47,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "sender_throughput": lambda quick, _: sender_throughput.run(quick),
     "traffic_shaping": lambda quick, _: traffic_shaping.run(quick),
     "backlog_cost": lambda quick, _: backlog_cost.run(quick),
+    "cap_under_jitter": lambda quick, _: cap_under_jitter.run(quick),
     "reliability": lambda quick, _: reliability.run(quick),
     "receipt_storm": lambda quick, _: receipt_storm.run(quick),
     "cold_import": lambda quick, _: cold_import.run(quick),

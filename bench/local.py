@@ -50,7 +50,7 @@ class Route:
 
 
 CIV = Route("default", "CIV", "+22507000", 5)
-MLI = Route("mali", "MLI", "+2237000", 4)
+MLI = Route("mali", "MLI", "+223700", 5)
 
 
 @contextmanager

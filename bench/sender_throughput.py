@@ -78,12 +78,13 @@ def warm_up(stack: LocalStack, routes: Sequence[Route]) -> None:
 
 
 def measure_throughput(
-    stack: LocalStack, routes: Sequence[Route], per_account: int
+    stack: LocalStack, routes: Sequence[Route], per_account: int, tag: str = "throughput"
 ) -> dict[str, Any]:
+    """`tag` names the SMS (their ids): a second run on the same stack needs another."""
     orange = stack.simulator(OrangeSimulator)
     gateway = gateway_client(stack)
     before = orange.stats()
-    requests_ = sms_requests("throughput", routes, per_account)
+    requests_ = sms_requests(tag, routes, per_account)
     logger.info("throughput: %d SMS through %d account(s)", len(requests_), len(routes))
     # The whole backlog is queued before the senders start, as the issue's figure has it:
     # queued while they run, the first seconds would measure the queueing too.

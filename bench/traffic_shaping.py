@@ -33,6 +33,7 @@ from bench.local import (
     Route,
     gateway_client,
     local_stack,
+    process_cpu_seconds,
     queue_depth,
     wait_until,
 )
@@ -173,13 +174,17 @@ def _campaign_cancel(stack: LocalStack, messages: int) -> dict[str, Any]:
     gateway_client(stack).send(requests)
     wait_until(lambda: queue_depth(stack) == 0, BACKLOG_SECONDS * messages / 3000)
     started = time.time()
+    moto_started = process_cpu_seconds(stack.moto_pid)
     summary = cancel_campaign(from_local_dict(stack.endpoints), campaign)
     returned = time.time()
+    # Near 1.0: moto, serving one DynamoDB request at a time, set the command's pace.
+    moto_share = (process_cpu_seconds(stack.moto_pid) - moto_started) / (returned - started)
     time.sleep(GRACE_SECONDS)  # a send still in flight would reach Orange meanwhile
     sent = [s.time for s in orange.sends() if s.text.startswith(f"bench {tag} ")]
     return {
         "messages": messages,
         "cancel_seconds": round(returned - started, 1),
+        "moto_cpu_share": round(moto_share, 2),
         "cancelled": summary.cancelled,
         "too_late": summary.too_late,
         "in_flight_left": len(summary.in_flight_left),

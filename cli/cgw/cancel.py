@@ -14,7 +14,7 @@ WORKERS = 16
 
 
 def cancel_campaign(endpoints: Endpoints, campaign: str) -> CampaignCancelled:
-    store = MessageRepository(endpoints.table_name, client=endpoints.dynamodb())
+    store = MessageRepository(endpoints.table_name, client=endpoints.dynamodb(WORKERS))
     return Canceller(store=store, campaigns=store).cancel_campaign(campaign, _in_pool)
 
 

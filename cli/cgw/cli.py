@@ -44,9 +44,11 @@ from cgw.gateway_client import GatewayClient, GatewayError
 from cgw.send_file import (
     DefaultsRefused,
     RequestsRefused,
+    Ucs2Cost,
     check_defaults,
     read_requests,
     scheduling_defaults,
+    ucs2_cost,
     with_defaults,
 )
 from gateway.aws.balance_store import BalanceRepository
@@ -257,6 +259,7 @@ def _send_file(args: argparse.Namespace, console: Console, defaults: dict[str, A
         ahead=state.ahead,
         etas=estimate(queued, config, ahead=state.ahead) if config else None,
         eta_error=eta_error,
+        ucs2=ucs2_cost(queued),
     )
     if args.json:
         print(json.dumps(summary.as_json()))
@@ -309,6 +312,7 @@ class _SendSummary:
     # Per (account, priority); None: the sender's rates could not be read.
     etas: dict[tuple[str, str], AccountEta] | None
     eta_error: str | None
+    ucs2: Ucs2Cost
 
     def as_json(self) -> dict[str, Any]:
         seconds: dict[str, dict[str, float]] | None = None
@@ -322,6 +326,7 @@ class _SendSummary:
             "ahead": self.ahead,
             "eta_seconds": seconds,
             "eta_error": self.eta_error,
+            "ucs2": asdict(self.ucs2),
         }
 
     def show(self, console: Console) -> None:
@@ -332,6 +337,12 @@ class _SendSummary:
             console.print(
                 f"[red]not queued:[/] line {failure['line']} (id {failure['id']}): "
                 f"{escape(failure['reason'])}"
+            )
+        if self.ucs2.messages:
+            console.print(
+                f"[yellow]UCS-2:[/] {self.ucs2.messages} SMS have a character GSM-7 lacks"
+                f" (70 characters an SMS, not 160): {self.ucs2.segments} segments,"
+                f' {self.ucs2.transliterated_segments} with "transliterate": true'
             )
         if self.etas is None:
             console.print(f"[yellow]no ETA:[/] {escape(self.eta_error or '')}")
@@ -467,6 +478,9 @@ def _status(args: argparse.Namespace, console: Console) -> int:
         if view.get(field) is not None:
             # As text: a campaign's colons would read as emoji codes, brackets as markup.
             console.print(f"  {label}: {view[field]}", markup=False, emoji=False)
+    if view.get("segments") is not None:
+        encoding = f" ({view['encoding']})" if view.get("encoding") else ""
+        console.print(f"  segments: {view['segments']}{encoding}")
     if view.get("reason"):
         console.print(f"  reason: {view['reason']}")
     for entry in view["history"]:

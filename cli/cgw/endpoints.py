@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
 DEFAULT_LOCAL_DIR = Path(".local")
 SENDER_FUNCTION = "SenderFunction"  # its logical id in template.yaml
 LOCAL_KEY = "local"  # moto accepts any credentials
+# A deployed stack's outputs (template.yaml) under the names the local stack's endpoints.json
+# gives the same things, so every command reads one set of names; other outputs keep theirs.
+STACK_OUTPUTS = {
+    "ApiUrl": "api_url",
+    "SendQueueUrl": "send_queue_url",
+    "SendDeadLetterQueueUrl": "dlq_url",
+    "TableName": "table_name",
+    "BucketName": "bucket",
+    "EventBusName": "event_bus",
+    "Mm7CallbackUrl": "mm7_url",
+    "OrangeReceiptSubscriptions": "orange_receipt_subscriptions",
+}
 
 
 class EndpointsNotFound(Exception):
@@ -37,7 +50,7 @@ class Endpoints:
 
     @property
     def table_name(self) -> str:
-        table = (self.extra or {}).get("table_name") or (self.extra or {}).get("TableName")
+        table = (self.extra or {}).get("table_name")
         if not table:
             raise EndpointsNotFound("the gateway's table name is not among its endpoints")
         return str(table)
@@ -45,8 +58,7 @@ class Endpoints:
     @property
     def receipt_subscriptions(self) -> str | None:
         """The subscriptions the stack's custom resource registered (`encode_refs` text)."""
-        extra = self.extra or {}
-        refs = extra.get("orange_receipt_subscriptions") or extra.get("OrangeReceiptSubscriptions")
+        refs = (self.extra or {}).get("orange_receipt_subscriptions")
         return str(refs) if refs else None
 
     def _session(self) -> boto3.Session:
@@ -59,8 +71,14 @@ class Endpoints:
             )
         return boto3.Session(region_name=self.region)
 
-    def dynamodb(self) -> "DynamoDBClient":
-        return self._session().client("dynamodb", endpoint_url=self.aws_endpoint_url)
+    def dynamodb(self, connections: int = 10) -> "DynamoDBClient":
+        """`connections`: as many as the threads that share the client (botocore keeps 10;
+        a thread finding none free opens and drops one per request)."""
+        return self._session().client(
+            "dynamodb",
+            endpoint_url=self.aws_endpoint_url,
+            config=Config(max_pool_connections=connections),
+        )
 
     def sqs(self) -> "SQSClient":
         return self._session().client("sqs", endpoint_url=self.aws_endpoint_url)
@@ -114,19 +132,25 @@ def from_local_dict(raw: dict[str, Any]) -> Endpoints:
 
 
 def from_stack(stack_name: str, region: str | None = None) -> Endpoints:
-    cloudformation = boto3.client("cloudformation", region_name=region)
+    """A deployed stack's endpoints, from its outputs (CloudFormation DescribeStacks)."""
     try:
+        # No region given nor configured, no credentials: said like a missing stack.
+        cloudformation = boto3.client("cloudformation", region_name=region)
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    except cloudformation.exceptions.ClientError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise EndpointsNotFound(f"stack {stack_name!r}: {exc}") from exc
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     missing = {"ApiUrl", "SendQueueUrl"} - set(outputs)
     if missing:
-        raise EndpointsNotFound(f"stack {stack_name!r} lacks outputs {sorted(missing)}")
+        # A stack still being created, or rolled back, has none yet.
+        raise EndpointsNotFound(
+            f"stack {stack_name!r} ({stack['StackStatus']}) lacks outputs {sorted(missing)}"
+        )
+    extra = {STACK_OUTPUTS.get(key, key): value for key, value in outputs.items()}
     return Endpoints(
-        api_url=outputs["ApiUrl"],
-        send_queue_url=outputs["SendQueueUrl"],
+        api_url=extra["api_url"],
+        send_queue_url=extra["send_queue_url"],
         region=cloudformation.meta.region_name,
-        extra=outputs,
+        extra=extra,
         stack_name=stack_name,
     )

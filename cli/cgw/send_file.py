@@ -8,6 +8,9 @@ again, queues each request once.
 Defaults given on the command line (`--priority`, `--valid-for`, `--send-at`, `--campaign`)
 are merged into each SMS and MMS line that does not set the field itself before the line is
 checked: what is checked is what goes on the queue.
+
+An SMS with a character GSM-7 lacks goes out in UCS-2, 70 characters a segment rather than
+160: `ucs2_cost` says how many of the file's SMS do, and what that costs.
 """
 
 import json
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.core.segments import count_segments, is_gsm7, to_gsm7
 from gateway.core.send_request import InvalidRequest, SendRequest, SmsRequest, parse_send_request
 from gateway.orange.countries import orange_country
 
@@ -39,6 +43,25 @@ class BadLine:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ucs2Cost:
+    """SMS sent in UCS-2, the segments they take, and those they would take with
+    `"transliterate": true` (every character in its closest GSM-7 form)."""
+
+    messages: int
+    segments: int
+    transliterated_segments: int
+
+
+def ucs2_cost(requests: Iterable[SendRequest]) -> Ucs2Cost:
+    texts = [r.text for r in requests if isinstance(r, SmsRequest) and not is_gsm7(r.text)]
+    return Ucs2Cost(
+        messages=len(texts),
+        segments=sum(count_segments(text) for text in texts),
+        transliterated_segments=sum(count_segments(to_gsm7(text)) for text in texts),
+    )
 
 
 class RequestsRefused(ValueError):

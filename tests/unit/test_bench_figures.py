@@ -225,3 +225,74 @@ def test_traffic_percentiles_and_report() -> None:
     assert "| shaped | a high | 2 / 2 | 0.3 | 0.5 | 0.5 |" in text
     assert "| unshaped | a normal | 0 / 2 | - | - | - |" in text
     assert "| B's p95, busy A / idle A | 1.0 |  | at most 1.2 |" in text
+
+
+def test_mm7_report_names_each_baseline() -> None:
+    from bench.report import SECTIONS  # noqa: PLC0415 - the report's own table
+
+    figures = {
+        "delivery_report_parse_and_reply": {
+            "gateway_us": 60.0,
+            "stdlib_us": 120.0,
+            "stdlib_ratio": 2.0,
+        },
+        "deliver_1mb_parse": {
+            "gateway_us": 1000.0,
+            "stdlib_us": 30000.0,
+            "stdlib_ratio": 30.0,
+            "python_multipart_us": 1500.0,
+            "python_multipart_ratio": 1.5,
+            "body_bytes": 1_001_230,
+            "gateway_mb_per_s": 1001.2,
+            "parts": [
+                {"content_type": "image/jpeg", "content_id": "image_0.jpg", "bytes": 1_000_000},
+                {"content_type": "text/plain", "content_id": "text_0.txt", "bytes": 7},
+            ],
+            "python_multipart_version": "0.0.34",
+        },
+    }
+    text = "\n".join(SECTIONS["mm7_parse"][2](figures))
+    assert "| case | baseline | gateway µs | baseline µs | baseline / gateway |" in text
+    assert (
+        "| DeliveryReportReq parse + reply | standard library: `xml.etree` | 60.0 | 120.0 | 2.0 |"
+        in text
+    )
+    assert (
+        "| ~1 MB DeliverReq parse | standard library: `email` + `xml.etree` "
+        "| 1000.0 | 30000.0 | 30.0 |" in text
+    )
+    assert (
+        "| ~1 MB DeliverReq parse | python-multipart 0.0.34 + the gateway's XML "
+        "| 1000.0 | 1500.0 | 1.5 |" in text
+    )
+    # Each baseline is said to be fair, and why.
+    assert "Why each baseline is fair:" in text
+    for baseline in (
+        "(a) **standard library, `xml.etree`**",
+        "(b) **standard library, `email` + `xml.etree`**",
+        "(b) **python-multipart 0.0.34 + the gateway's XML**",
+    ):
+        assert baseline in text
+    assert "no python-multipart row" in text  # (a) is bare SOAP: nothing to split
+    assert "image/jpeg <image_0.jpg>, 1,000,000 bytes" in text
+
+
+def test_mm7_report_reads_results_from_before_the_python_multipart_baseline() -> None:
+    from bench.report import SECTIONS  # noqa: PLC0415
+
+    old = {"gateway_us": 60.0, "stdlib_us": 120.0, "speedup": 2.0}
+    figures = {
+        "delivery_report_parse_and_reply": old,
+        "deliver_1mb_parse": {
+            **old,
+            "body_bytes": 1_001_230,
+            "gateway_mb_per_s": 1001.2,
+            "gateway_image_intact": True,
+            "stdlib_image_intact": True,
+        },
+    }
+    text = "\n".join(SECTIONS["mm7_parse"][2](figures))
+    assert "| ~1 MB DeliverReq parse | standard library: `email` + `xml.etree` " in text
+    assert "| 60.0 | 120.0 | 2.0 |" in text
+    assert "python-multipart + the gateway's XML |" not in text  # no row without figures
+    assert "byte for byte from both: yes" in text

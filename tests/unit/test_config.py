@@ -1,6 +1,12 @@
+from typing import get_args
+
 import pytest
+from phonenumbers import PhoneNumberType
 from pydantic import ValidationError
 
+from bench.template_functions import template_functions
+from gateway.config import NumberType, SenderConfig
+from gateway.core.send_request import SMS_NUMBER_TYPES
 from gateway.orange.config import OrangeConfig, ReceiptConfig
 from gateway.orange.countries import BY_ISO3
 
@@ -69,3 +75,27 @@ def test_the_receipt_allowlist_takes_addresses_and_blocks() -> None:
     assert not receipts.allows("80.12.13.3")
     assert not receipts.allows(None)
     assert not receipts.allows("not-an-ip")
+
+
+def test_the_sms_number_types_default_is_the_same_in_the_template_config_and_intake() -> None:
+    [sender] = [f for f in template_functions() if f.logical_id == "SenderFunction"]
+    from_template = SenderConfig.model_validate(sender.environment).sms_number_types
+
+    assert from_template == SenderConfig.model_validate({}).sms_number_types
+    assert from_template == set(SMS_NUMBER_TYPES)
+
+
+def test_the_number_type_names_are_phonenumbers_own() -> None:
+    names = {PhoneNumberType.to_string(kind) for kind in PhoneNumberType.values()}
+    assert set(get_args(NumberType)) == names
+
+
+def test_the_sms_number_types_are_read_from_a_comma_list() -> None:
+    config = SenderConfig.model_validate({"SMS_NUMBER_TYPES": "MOBILE, VOIP"})
+    assert config.sms_number_types == {"MOBILE", "VOIP"}
+
+
+@pytest.mark.parametrize("value", ["", "MOBILE,LANDLINE", "mobile"])
+def test_unknown_or_no_sms_number_types_fail_at_cold_start(value: str) -> None:
+    with pytest.raises(ValidationError, match="SMS_NUMBER_TYPES"):
+        SenderConfig.model_validate({"SMS_NUMBER_TYPES": value})

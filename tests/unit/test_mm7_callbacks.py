@@ -27,7 +27,7 @@ from gateway.mm7.mime import MAX_CHARSET_CHARS, MAX_LABEL_CHARS
 from gateway.mm7.parsing import MAX_ADDRESS_CHARS, MAX_ID_CHARS, MAX_RECIPIENTS, MAX_TEXT_CHARS
 from gateway.mms.inbound import InboundMessages
 from tests.faults import THROTTLED, UNAVAILABLE, Outage, outage
-from tests.support import FakeLambdaContext, LogLines, event
+from tests.support import EVENTS, FakeLambdaContext, LogLines, event
 from tests.unit.conftest import LambdaOutput
 from tests.unit.mm7.corpus import SMALL_JPEG, load
 from tests.unit.mm7.requests import request
@@ -100,15 +100,32 @@ def inbound_records() -> list[dict[str, Any]]:
     return [i for i in items if i["pk"]["S"].startswith("MO#")]
 
 
-def test_the_sample_events_work_as_sam_local_invoke_would_send_them() -> None:
+@pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("api_mm7_*.json")))
+def test_the_sample_events_work_as_sam_local_invoke_would_send_them(name: str) -> None:
     boto3.client("secretsmanager").put_secret_value(
         SecretId="mm7-creds",
         SecretString=json.dumps({"username": "mmsc", "password": "replace-with-the-password"}),
     )
-    for name in ("api_mm7_deliver.json", "api_mm7_delivery_report.json"):
-        response = mm7_app.handler(event(name), FakeLambdaContext())
-        assert response["statusCode"] == 200
-        assert status_code(response) == "1000"
+    response = mm7_app.handler(event(name), FakeLambdaContext())
+    assert response["statusCode"] == 200
+    assert status_code(response) == "1000"
+
+
+def test_the_sample_read_reply_moves_the_mms_it_names_to_delivered() -> None:
+    """events/api_mm7_read_reply.json: a ReadReplyReq as the 23.140 schema has it, Read."""
+    sent_mms(SEED_DR_MESSAGE_ID)
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId="mm7-creds",
+        SecretString=json.dumps({"username": "mmsc", "password": "replace-with-the-password"}),
+    )
+    response = mm7_app.handler(event("api_mm7_read_reply.json"), FakeLambdaContext())
+    root = etree.fromstring(response["body"].encode())
+    assert root.find(f".//{{{NS}}}ReadReplyRsp") is not None
+    assert stored_status() is Status.DELIVERED
+    message = MessageRepository("messages").get("mms-1")
+    assert message is not None
+    assert message.progress.history[-1]["providerStatus"] == "Read"
+    assert message.progress.history[-1]["source"] == "mm7-rr"
 
 
 def test_an_mo_mms_is_stored_byte_for_byte_announced_and_answered(mm7_env: str) -> None:

@@ -1,6 +1,6 @@
 """`cgw send FILE`: the file read with the gateway's own model, refused whole on a bad line;
-the command line's scheduling defaults merged into the lines that do not set them; and
-`cgw status`'s scheduling lines."""
+the command line's scheduling defaults merged into the lines that do not set them; the SMS
+that go out in UCS-2, and what they cost; and `cgw status`'s scheduling lines."""
 
 import json
 from collections.abc import Sequence
@@ -16,8 +16,10 @@ from cgw.gateway_client import QueueResult, QueueState
 from cgw.send_file import (
     DefaultsRefused,
     RequestsRefused,
+    Ucs2Cost,
     read_requests,
     scheduling_defaults,
+    ucs2_cost,
 )
 from gateway.core.model import utc_text
 from gateway.core.send_request import InvalidRequest, MmsRequest, SmsRequest, parse_send_request
@@ -373,3 +375,64 @@ def test_a_merged_line_keeps_its_characters_as_written() -> None:
     # A lone surrogate stays escaped, as the line wrote it: the body is still text.
     assert json.loads(requests[1].body)["metadata"] == {"k": "\ud800"}
     assert requests[1].body.isascii()
+
+
+# \u2019: the apostrophe French typography uses.
+FRENCH = (
+    "Noël à l\u2019hôtel : garçon, crème brûlée, œufs « maison » à 5 €… Où ça ? Ça va, Élodie !"
+)
+# Two SMS in UCS-2 (2 segments each, 1 each transliterated); the rest GSM-7, or not SMS.
+UCS2_FILE = [
+    line(id="fr", text=FRENCH),
+    line(id="cedillas", text="ç" * 71),
+    line(id="plain", text="Déjà payé"),  # é and à are GSM-7
+    line(id="asked", text=FRENCH, transliterate=True),
+    mms_line(id="mms", text=FRENCH),
+]
+
+
+def test_the_sms_sent_in_ucs2_are_counted_with_their_segments() -> None:
+    requests = [r.request for r in read_requests(UCS2_FILE, max_body_bytes=MAX)]
+
+    assert ucs2_cost(requests) == Ucs2Cost(messages=2, segments=4, transliterated_segments=2)
+    assert ucs2_cost(requests[2:]) == Ucs2Cost(0, 0, 0)
+
+
+def test_sending_a_file_warns_of_its_ucs2_sms(
+    gateway: FakeGateway, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text("\n".join(UCS2_FILE))
+
+    assert run_cgw("send", str(requests_file)) == 0
+    assert (
+        "UCS-2: 2 SMS have a character GSM-7 lacks (70 characters an SMS, not 160): 4 segments,"
+        ' 2 with "transliterate": true'
+    ) in " ".join(capsys.readouterr().out.split())
+
+    assert run_cgw("--json", "send", str(requests_file)) == 0
+    assert json.loads(capsys.readouterr().out)["ucs2"] == {
+        "messages": 2,
+        "segments": 4,
+        "transliterated_segments": 2,
+    }
+
+
+def test_a_file_all_in_gsm7_has_no_warning(
+    gateway: FakeGateway, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    requests_file = tmp_path / "requests.jsonl"
+    requests_file.write_text("\n".join(UCS2_FILE[2:]))
+
+    assert run_cgw("send", str(requests_file)) == 0
+    assert "UCS-2" not in capsys.readouterr().out
+
+
+def test_status_shows_an_sms_segments_and_encoding(
+    gateway: FakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway.view = status_view(segments=2, encoding="UCS-2")
+
+    assert run_cgw("status", "hello-1") == 0
+
+    assert "  segments: 2 (UCS-2)" in capsys.readouterr().out.splitlines()

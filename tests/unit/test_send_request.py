@@ -2,13 +2,18 @@ import json
 
 import pytest
 
+from gateway.aws.message_store import MessageRepository
+from gateway.core.intake import Intake
 from gateway.core.send_request import (
+    SMS_NUMBER_TYPES,
     InvalidRequest,
     MmsRequest,
     OrangePlMmsRequest,
     SendRequest,
     SmsRequest,
+    number_type,
     parse_send_request,
+    require_number_type,
 )
 from gateway.core.sending import Prepared, Result
 from gateway.core.status import Status
@@ -28,19 +33,22 @@ def test_the_design_example_is_valid() -> None:
             {
                 "id": "order-42",
                 "channel": "sms",
-                "to": "+22507000001",
+                "to": "+2250700000001",
                 "text": "Hello!",
                 "senderName": "MonService",
                 "onNet": False,
                 "metadata": {"any": "thing"},
+                "transliterate": True,
+                "maxSegments": 2,
             }
         )
     )
     assert isinstance(request, SmsRequest)
     assert request.id == "order-42"
-    assert request.to == "+22507000001"
+    assert request.to == "+2250700000001"
     assert request.sender_name == "MonService"
     assert request.metadata == {"any": "thing"}
+    assert (request.transliterate, request.max_segments) == (True, 2)
 
 
 def test_number_without_plus_is_normalised() -> None:
@@ -56,6 +64,14 @@ def test_number_without_plus_is_normalised() -> None:
         ({"to": "+99912345"}, "to:"),
         ({"to": "0700000001x"}, "to:"),
         ({"to": "+1234567890123456"}, "to:"),
+        # Possible numbers only: Cote d'Ivoire's numbers have 10 digits since 2021.
+        ({"to": "+22507000001"}, "to: is too short for its country"),
+        ({"to": "+33612345678901"}, "to: is too long for its country"),
+        ({"maxSegments": 0}, "maxSegments"),
+        ({"maxSegments": 256}, "maxSegments"),
+        ({"maxSegments": "2"}, "maxSegments"),
+        ({"maxSegments": True}, "maxSegments"),
+        ({"transliterate": "yes"}, "transliterate"),
         ({"text": ""}, "text"),
         ({"id": "has space"}, "id"),
         ({"id": "x" * 129}, "id"),
@@ -160,6 +176,9 @@ def test_the_design_mms_and_orange_pl_examples_are_valid() -> None:
             },
             "s3Uri",
         ),
+        ({"channel": "mms", "to": "+12125550123", "text": "x", "transliterate": True}, "unknown"),
+        ({"channel": "mms", "to": "+12125550123", "text": "x", "maxSegments": 1}, "unknown"),
+        ({"channel": "mms", "to": "+2250700001", "text": "x"}, "to: is too short"),
         ({"channel": "orange-pl-mms"}, "providerMessageId"),
         (
             {"channel": "orange-pl-mms", "providerMessageId": "x", "text": "no"},
@@ -244,3 +263,109 @@ def test_a_request_with_nan_metadata_ends_failed_with_the_reason_and_no_metadata
         "invalid request: metadata: must not hold NaN or Infinity, which are not JSON numbers"
     )
     json.dumps(message.metadata, allow_nan=False)
+
+
+# -- Encoding, segments and numbers --------------------------------------------------------
+
+# \u2019: the apostrophe French typography uses.
+FRENCH = (
+    "Noël à l\u2019hôtel : garçon, crème brûlée, œufs « maison » à 5 €… Où ça ? Ça va, Élodie !"
+)
+
+
+def sms_request(**fields: object) -> SmsRequest:
+    request = parse_send_request(body(**fields))
+    assert isinstance(request, SmsRequest)
+    return request
+
+
+def test_french_text_is_sent_as_written_unless_transliterated() -> None:
+    assert sms_request(text=FRENCH).text == FRENCH
+    # What GSM-7 has stays (à, è, é, ù, Ç, É, €); the rest takes its closest GSM-7 form.
+    assert sms_request(text=FRENCH, transliterate=True).text == (
+        "Noel à l'hotel : garcon, crème brulée, oeufs << maison >> à 5 €... Où ca ? Ça va, Élodie !"
+    )
+
+
+def test_max_segments_refuses_a_text_that_needs_more_naming_both_numbers() -> None:
+    assert sms_request(text="a" * 160, maxSegments=1).max_segments == 1
+    with pytest.raises(
+        InvalidRequest, match=r"^maxSegments: the text needs 2 segments \(GSM-7\), "
+    ):
+        sms_request(text="a" * 161, maxSegments=1)
+    # 85 characters, some of them not GSM-7: two UCS-2 segments, one once transliterated.
+    with pytest.raises(InvalidRequest, match=r"needs 2 segments \(UCS-2\), more than 1$"):
+        sms_request(text=FRENCH, maxSegments=1)
+    assert sms_request(text=FRENCH, maxSegments=1, transliterate=True).max_segments == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "kind"),
+    [
+        ("+2250700000001", "MOBILE"),
+        ("+2252120000000", "FIXED_LINE"),  # an Abidjan landline
+        ("+33123456789", "FIXED_LINE"),
+        ("+12125550123", "FIXED_LINE_OR_MOBILE"),  # the US plan cannot tell them apart
+        ("+2250800000001", "UNKNOWN"),  # a range the plan does not list
+    ],
+)
+def test_number_types_are_phonenumbers(number: str, kind: str) -> None:
+    assert number_type(number) == kind
+
+
+def test_a_fixed_line_is_refused_by_default_with_the_types_sent_to() -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        require_number_type("+2252120000000", SMS_NUMBER_TYPES)
+    assert str(refused.value) == (
+        "to: the number is FIXED_LINE; SMS go only to FIXED_LINE_OR_MOBILE, MOBILE, UNKNOWN numbers"
+    )
+    for taken in ("+2250700000001", "+12125550123", "+2250800000001"):
+        require_number_type(taken, SMS_NUMBER_TYPES)
+
+
+def test_a_number_that_may_be_a_mobile_goes_where_mobiles_go() -> None:
+    require_number_type("+12125550123", ["MOBILE"])
+    require_number_type("+12125550123", ["FIXED_LINE"])
+    with pytest.raises(InvalidRequest, match="UNKNOWN"):
+        require_number_type("+2250800000001", ["MOBILE"])  # UNKNOWN refused when not listed
+    with pytest.raises(InvalidRequest, match="FIXED_LINE_OR_MOBILE"):
+        require_number_type("+12125550123", ["VOIP"])
+
+
+def test_an_sms_to_a_landline_ends_failed_at_intake_with_the_reason() -> None:
+    store = MemoryMessageStore()
+    pipeline = Pipeline(store=store, channels={"sms": _Accepting(), "mms": _Accepting()})
+
+    landline = body(id="landline", to="+2252120000000")
+    assert pipeline.queue_request(landline).result is Result.FAILED
+    message = store.get("landline")
+    assert message is not None
+    assert (message.status, message.channel) == (Status.FAILED, "sms")
+    assert message.progress.reason == (
+        "invalid request: to: the number is FIXED_LINE; SMS go only to FIXED_LINE_OR_MOBILE,"
+        " MOBILE, UNKNOWN numbers"
+    )
+    # An MMS is the MMSC's to route: not type-checked.
+    mms = {"id": "mms-landline", "channel": "mms", "to": "+2252120000000", "text": "x"}
+    assert pipeline.queue_request(mms).result is Result.QUEUED
+
+
+def test_the_intake_sends_sms_to_the_types_it_is_given() -> None:
+    store = MemoryMessageStore()
+    pipeline = Pipeline(store=store, channels={"sms": _Accepting()})
+    pipeline.intake = Intake(store=store, queue=pipeline.queue, sms_number_types=["FIXED_LINE"])
+
+    assert pipeline.queue_request(body(id="fixed", to="+33123456789")).result is Result.QUEUED
+    assert pipeline.queue_request(body(id="mobile")).result is Result.FAILED
+
+
+@pytest.mark.usefixtures("aws")
+def test_an_sms_encoding_is_kept_and_shown_by_the_status_view() -> None:
+    store = MessageRepository("messages")
+    pipeline = Pipeline(store=store, channels={"sms": _Accepting()})
+
+    pipeline.queue_request(body(id="ucs2", text=FRENCH))
+    pipeline.queue_request(body(id="gsm7", text=FRENCH, transliterate=True))
+
+    views = {i: store.get(i).public_view() for i in ("ucs2", "gsm7")}  # type: ignore[union-attr]
+    assert {i: view["encoding"] for i, view in views.items()} == {"ucs2": "UCS-2", "gsm7": "GSM-7"}

@@ -15,6 +15,7 @@ from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.core.carrier_errors import OutOfTime
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
+from gateway.core.pacing import ArrivalPacer
 from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import parse_send_request
 from gateway.core.sending import Prepared, Result
@@ -48,6 +49,7 @@ class World:
         self.balances = BalanceRepository("messages")
         self.clock = 0.0  # the holds' cache clock
         self.now = 0.0  # the channel's clock: what is left of the invocation
+        self.pacer = ArrivalPacer(1000)
         self.tracker = StatusTracker(self.repo)
         creds = {"client_id": "id", "client_secret": "secret"}
         self.secrets = MemorySecrets({"creds": creds, "cgw/orange/mali/credentials": creds})
@@ -65,6 +67,7 @@ class World:
             client=orange,  # type: ignore[arg-type]
             tokens=self.tokens,
             limiters=lambda account: SlotRateLimiter("messages", account, 1000.0),
+            pacers=lambda account: self.pacer,
             holds=AccountHolds(self.balances, clock=lambda: self.clock),
             config=self.config,
             clock=lambda: self.now,
@@ -202,6 +205,18 @@ def test_rate_limited_answers_wait_and_do_not_count_as_attempts(world: World) ->
     message = world.repo.get("m-1")
     assert message is not None
     assert message.attempts == 1
+
+
+def test_the_pacer_hears_of_every_call_and_of_which_orange_did_not_count(world: World) -> None:
+    world.orange.script = [RateLimited("Orange 403 code 53"), Unavailable("Orange 503")]
+    world.deliver(sms())
+    world.deliver(sms(id="m-2"))
+    calls = list(world.pacer._sent)  # what the pacer recorded
+    assert [(c.answered_at is not None, c.counted) for c in calls] == [
+        (True, False),  # 403 code 53: not counted by Orange
+        (True, True),  # the retry, accepted
+        (True, True),  # a 503 may have been counted: assumed so
+    ]
 
 
 def test_an_outage_of_many_attempts_only_delays_the_message(world: World) -> None:

@@ -7,8 +7,15 @@ import pytest
 
 from gateway.aws.locks import LeaseLock
 from gateway.aws.secrets import SecretStore
-from gateway.orange.client import AccessToken
-from gateway.orange.tokens import Credentials, TokenStore, expiry_skew, refresh_accounts
+from gateway.observability import metrics
+from gateway.orange.client import AccessToken, CredentialsRejected
+from gateway.orange.tokens import (
+    Credentials,
+    CredentialsMissing,
+    TokenStore,
+    expiry_skew,
+    refresh_accounts,
+)
 from tests.fakes import FakeOrange, MemorySecrets
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -120,6 +127,32 @@ def test_one_account_failing_does_not_stop_the_others(secrets: MemorySecrets) ->
     assert outcomes["default"] == "refreshed"
     assert outcomes["broken"] == "failed: no client credentials in missing-creds"
     assert orange.token_requests == 1
+
+
+def test_a_failed_renewal_counts_once_whoever_renews(secrets: MemorySecrets) -> None:
+    """TokenRefreshFailures, which TokenRefreshFailuresAlarm watches: a dispatcher or the
+    poller that cannot get a token counts as the refresher does, and the refresher once."""
+
+    def refused(credentials: Credentials) -> AccessToken:
+        raise CredentialsRejected("Orange 401: invalid client credentials")
+
+    def account(credentials_secret: str) -> TokenStore:
+        return TokenStore(
+            token_secret=f"{credentials_secret}-token",
+            credentials_secret=credentials_secret,
+            fetch=refused,
+            lock=LeaseLock("messages", f"token#{credentials_secret}"),
+            secrets=secrets,  # type: ignore[arg-type]
+        )
+
+    metrics.clear_metrics()
+    with pytest.raises(CredentialsMissing):
+        account("missing-creds").current()  # a dispatcher's send, the poller's round
+    assert refresh_accounts({"default": account("creds")}) == {
+        "default": "failed: Orange 401: invalid client credentials"
+    }
+    assert metrics.metric_set["TokenRefreshFailures"]["Value"] == [1.0, 1.0]
+    metrics.clear_metrics()
 
 
 def test_a_token_secret_that_does_not_exist_yet_reads_as_empty() -> None:

@@ -10,7 +10,7 @@ import ipaddress
 import os
 from collections.abc import Callable
 from functools import cache
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat
 
@@ -85,6 +85,24 @@ class TableConfig(EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
 
+# phonenumbers' number types, by name (its PhoneNumberType, not imported here: the functions
+# that never read a number do not load it).
+NumberType = Literal[
+    "FIXED_LINE",
+    "MOBILE",
+    "FIXED_LINE_OR_MOBILE",
+    "TOLL_FREE",
+    "PREMIUM_RATE",
+    "SHARED_COST",
+    "VOIP",
+    "PERSONAL_NUMBER",
+    "PAGER",
+    "UAN",
+    "VOICEMAIL",
+    "UNKNOWN",
+]
+
+
 class SenderConfig(EnvModel):
     """The sender: its intake (queue -> lanes) and the lanes' dispatchers."""
 
@@ -96,6 +114,13 @@ class SenderConfig(EnvModel):
     # Messages a lane's dispatcher has in hand at once (one waits for a slot while another
     # is recorded).
     workers_per_account: int = Field(alias="SENDER_WORKERS_PER_ACCOUNT", default=3, ge=1, le=10)
+    # The number types the intake sends SMS to (SmsNumberTypes; the default is the template's
+    # and gateway.core.send_request.SMS_NUMBER_TYPES, which says why).
+    sms_number_types: Annotated[
+        frozenset[NumberType], BeforeValidator(comma_list), Field(min_length=1)
+    ] = Field(
+        alias="SMS_NUMBER_TYPES", default=frozenset({"MOBILE", "FIXED_LINE_OR_MOBILE", "UNKNOWN"})
+    )
 
 
 class DispatchConfig(EnvModel):

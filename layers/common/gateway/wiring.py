@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gateway.aws.secrets import SecretStore
     from gateway.core.dispatching import Dispatcher
     from gateway.core.intake import Intake
+    from gateway.core.pacing import ArrivalPacer
     from gateway.core.sending import Channel, Sender
     from gateway.mms.callbacks import Mm7Callbacks
     from gateway.mms.channel import Mm7Channel
@@ -88,6 +89,17 @@ def rate_limiter(account: str) -> SlotRateLimiter:
     return SlotRateLimiter(table_config().table_name, account, rate)
 
 
+@cache
+def arrival_pacer(account: str) -> ArrivalPacer:
+    from gateway.core.pacing import ArrivalPacer
+    from gateway.orange.config import orange_config
+
+    # Orange counts whole requests (or segments) per second: the allowance is the cap's floor.
+    config = orange_config()
+    rate = config.account(account).rate_per_second
+    return ArrivalPacer(allowance=max(1, int(rate)), enabled=config.pacing == "answers")
+
+
 def mm7_channel() -> Mm7Channel:
     from gateway.mm7.submit import SubmitSettings
     from gateway.mms.channel import Mm7Channel
@@ -123,6 +135,7 @@ def sender() -> Sender:
         client=orange_client(),
         tokens=token_store,
         limiters=rate_limiter,
+        pacers=arrival_pacer,
         holds=AccountHolds(BalanceRepository(table_config().table_name)),
         config=orange_config(),
     )
@@ -152,7 +165,12 @@ def canceller() -> Canceller:
 def intake() -> Intake:
     from gateway.core.intake import Intake
 
-    return Intake(store=repository(), queue=queue_store(), canceller=canceller())
+    return Intake(
+        store=repository(),
+        queue=queue_store(),
+        canceller=canceller(),
+        sms_number_types=sender_config().sms_number_types,
+    )
 
 
 def dispatch_lease(lane: str) -> LeaseLock:
@@ -309,6 +327,7 @@ def reset() -> None:
         orange_client,
         token_store,
         rate_limiter,
+        arrival_pacer,
         sender,
         queue_store,
         intake,

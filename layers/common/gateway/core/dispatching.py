@@ -15,16 +15,16 @@ Lanes never wait for each other: each has its own dispatcher, its own lease, its
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from gateway.core.model import utc_now, utc_text
-from gateway.core.sending import Later, Result, Sender, queue_entry
+from gateway.core.sending import Later, Result, Sender, priority_of, queue_entry
 from gateway.core.store import LaneQueue, MessageStore, QueueEntry
-from gateway.observability import logger, metrics
+from gateway.observability import dimensioned_metrics, logger
 
 # A claim the sweep may end `unknown` after this long: longer than any send can take.
 DEFAULT_SEND_LEASE_SECONDS = 40.0
@@ -79,6 +79,8 @@ class _Shared:
     last_work: float = 0.0
     found_nothing: float = float("-inf")  # when a worker last read the lane for nothing
     last_promote: float = float("-inf")
+    # Per priority, how long each message claimed had waited in the lane (ms).
+    waited: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -124,6 +126,7 @@ class Dispatcher:
             self._runner([lambda: self._work(lane, time_left, shared, round_)] * self._workers)
         finally:
             lease.release()
+            _publish_waits(shared.waited)
         self._promote(lane, shared, force=True)
         if self._queue.ready(lane, 1):
             self._wakeup.wake([lane])
@@ -158,7 +161,7 @@ class Dispatcher:
                 self._sleep(POLL_SECONDS)
                 continue
             try:
-                result = self._dispatch(entry, time_left)
+                result = self._dispatch(entry, time_left, shared)
             finally:
                 with shared.lock:
                     shared.taken.discard(entry.message_id)
@@ -190,7 +193,9 @@ class Dispatcher:
             with shared.lock:
                 shared.last_work = self._clock()
 
-    def _dispatch(self, entry: QueueEntry, time_left: Callable[[], float]) -> Result:
+    def _dispatch(
+        self, entry: QueueEntry, time_left: Callable[[], float], shared: _Shared
+    ) -> Result:
         now = utc_now()
         lease_until = utc_text(datetime.fromisoformat(now) + self._send_lease)
         claimed = self._store.claim(entry.message_id, now, lease_until)
@@ -199,7 +204,8 @@ class Dispatcher:
             return Result.DUPLICATE  # sent, being sent or ended meanwhile (cancelled, say)
         # From when it was queued (or due, when scheduled) to its claim: the lane's backlog.
         waited = _waited_ms(max(claimed.created_at, claimed.send_at or ""), now)
-        metrics.add_metric(name="DispatchWaitMs", unit="Milliseconds", value=waited)
+        with shared.lock:
+            shared.waited[priority_of(claimed)].append(waited)
         try:
             outcome = self._sender.send(claimed, time_left)
             if isinstance(outcome, Later):
@@ -210,6 +216,15 @@ class Dispatcher:
             # After the send, not before it: the claim already keeps every other worker and
             # dispatcher off the message, and the send goes one request sooner.
             self._queue.remove(entry)
+
+
+def _publish_waits(waited: dict[str, list[float]]) -> None:
+    """`DispatchWaitMs` under its priority (high, normal, bulk: never a caller's text), what the
+    queue-age alarms watch; one metrics document per priority and run, not per message."""
+    for priority, waits in waited.items():
+        with dimensioned_metrics(priority=priority) as batch:
+            for value in waits:
+                batch.add_metric(name="DispatchWaitMs", unit="Milliseconds", value=value)
 
 
 def _waited_ms(since: str, now: str) -> float:

@@ -38,6 +38,7 @@ class Message:
     sender_name: str | None = None
     on_net: bool = False
     segments: int | None = None
+    encoding: str | None = None  # an SMS's alphabet: GSM-7, or UCS-2 (70 characters a segment)
     attempts: int = 0
     send_started_at: str | None = None
     # When a final receipt is due at the latest (set once the carrier has the message).
@@ -97,6 +98,8 @@ class Message:
             view["reason"] = self.progress.reason
         if self.segments is not None:
             view["segments"] = self.segments
+        if self.encoding is not None:
+            view["encoding"] = self.encoding
         for name, value in (
             ("priority", self.priority),
             ("campaign", self.campaign),

@@ -8,11 +8,12 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
+from phonenumbers import PhoneNumberType, ValidationResult
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -21,11 +22,13 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from gateway.core.model import utc_text
+from gateway.core.segments import count_segments, encoding, to_gsm7
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 MessageId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -35,7 +38,14 @@ MMS_TEXT_MAX_CHARS = 5000
 MAX_ATTACHMENTS = 10
 TEXT_MAX_CHARS = 1600
 E164_MAX_DIGITS = 15
-NATIONAL_MIN_DIGITS = 4
+# The most parts a concatenated SMS can have: its header counts them in one byte (TS 23.040).
+MAX_SEGMENTS = 255
+# The number types (phonenumbers' names) an SMS is sent to unless the SmsNumberTypes template
+# parameter says otherwise. UNKNOWN is a number of a possible length in a range the bundled
+# plan does not list: plans change (new mobile ranges open, Cote d'Ivoire went from 8 to 10
+# digits in 2021) faster than a deployed copy of the plan, so such a number goes to Orange,
+# which knows its own network, rather than being refused on stale data.
+SMS_NUMBER_TYPES = ("MOBILE", "FIXED_LINE_OR_MOBILE", "UNKNOWN")
 
 
 class InvalidRequest(ValueError):
@@ -51,11 +61,23 @@ class InvalidRequest(ValueError):
         self.claimed_channel = claimed_channel
 
 
-def normalise_msisdn(value: str) -> str:
-    """E.164 with or without `+` -> `+<digits>`.
+_IMPOSSIBLE = {
+    ValidationResult.TOO_SHORT: "is too short for its country",
+    # A subscriber number without its area code: callable from inside the area only.
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is too short for its country",
+    ValidationResult.TOO_LONG: "is too long for its country",
+    ValidationResult.INVALID_LENGTH: "has a length its country's numbers never have",
+}
 
-    Numbering plans change (Cote d'Ivoire went from 8 to 10 digits in 2021), so beyond a known
-    country code and E.164's length the carrier, not a bundled plan, decides what is valid.
+
+def normalise_msisdn(value: str) -> str:
+    """E.164 with or without `+` -> `+<digits>`, when the number is possible: a known country
+    code and a length its country's plan allows (phonenumbers' possible-number check).
+
+    Lengths change rarely and are announced long before (Cote d'Ivoire's 8 to 10 digits in
+    2021); phonenumbers, pinned in requirements.lock, follows them (`make lock UPGRADE=1`).
+    Which ranges are in use changes more often: that is left to the number-type check, which
+    lets a range the plan does not know through (`SMS_NUMBER_TYPES`).
     """
     digits = value.strip().removeprefix("+")
     if not digits.isdigit() or len(digits) > E164_MAX_DIGITS:
@@ -67,9 +89,28 @@ def normalise_msisdn(value: str) -> str:
     country_code = number.country_code or 0
     if phonenumbers.region_code_for_country_code(country_code) == "ZZ":
         raise ValueError("has an unknown country code")
-    if len(str(number.national_number)) < NATIONAL_MIN_DIGITS:
-        raise ValueError("is too short")
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible != ValidationResult.IS_POSSIBLE:
+        raise ValueError(_IMPOSSIBLE.get(possible, "is not a possible number"))
     return f"+{digits}"
+
+
+def number_type(msisdn: str) -> str:
+    """The type of a number `normalise_msisdn` took, by phonenumbers' name (MOBILE,
+    FIXED_LINE, FIXED_LINE_OR_MOBILE, TOLL_FREE, ..., UNKNOWN)."""
+    return str(PhoneNumberType.to_string(phonenumbers.number_type(phonenumbers.parse(msisdn))))
+
+
+def require_number_type(msisdn: str, accepted: Collection[str]) -> None:
+    """InvalidRequest unless the number is of one of the `accepted` types. A plan that cannot
+    tell its mobiles from its fixed lines (the US, Canada) gives FIXED_LINE_OR_MOBILE: such a
+    number goes wherever either type goes, or every American mobile would be refused."""
+    found = number_type(msisdn)
+    either = found == "FIXED_LINE_OR_MOBILE" and bool({"MOBILE", "FIXED_LINE"} & set(accepted))
+    if found not in accepted and not either:
+        raise InvalidRequest(
+            f"to: the number is {found}; SMS go only to {', '.join(sorted(accepted))} numbers"
+        )
 
 
 def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +165,8 @@ class SmsRequest(_Scheduling):
     id: MessageId | None = None
     channel: Literal["sms"]
     to: Annotated[str, AfterValidator(normalise_msisdn)]
+    # Before `text`: fields are validated in this order, and the text's validator reads it.
+    transliterate: bool = False
     text: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
     sender_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ]{1,11}$")] | None = Field(
         default=None, alias="senderName"
@@ -132,12 +175,35 @@ class SmsRequest(_Scheduling):
     metadata: Annotated[dict[str, Any], AfterValidator(_metadata_fits)] = Field(
         default_factory=dict
     )
+    # After `text`: its validator reads the text as it will be sent.
+    max_segments: Annotated[int, Field(ge=1, le=MAX_SEGMENTS)] | None = Field(
+        default=None, alias="maxSegments"
+    )
 
     @field_validator("sender_name")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _transliterated(cls, value: str, info: ValidationInfo) -> str:
+        """The text as it is sent: its length is checked as written, its segments (maxSegments,
+        the message's count) as sent; the dispatcher reads the request again and sends the same
+        text."""
+        return to_gsm7(value) if info.data.get("transliterate") else value
+
+    @field_validator("max_segments")
+    @classmethod
+    def _text_fits(cls, value: int | None, info: ValidationInfo) -> int | None:
+        text = info.data.get("text")
+        if value is not None and text is not None and count_segments(text) > value:
+            raise ValueError(
+                f"the text needs {count_segments(text)} segments ({encoding(text)}),"
+                f" more than {value}"
+            )
         return value
 
 

@@ -132,9 +132,16 @@ def scheduling(request: SendRequest | None, *, queued_at: str) -> dict[str, str 
     }
 
 
+def priority_of(message: Message) -> str:
+    """The message's priority, one of PRIORITIES: `normal` for a request that takes none (an
+    Orange PL registration)."""
+    priority = message.priority
+    return priority if priority is not None and priority in PRIORITIES else "normal"
+
+
 def queue_entry(message: Message, lane: str) -> QueueEntry:
     """Where a message waits in its lane: by priority (high, normal, bulk), then oldest."""
-    rank = PRIORITIES.index(message.priority) if message.priority in PRIORITIES else 1
+    rank = PRIORITIES.index(priority_of(message))
     return QueueEntry(lane, message.id, f"{rank}#{message.created_at}#{message.id}")
 
 

@@ -2,7 +2,7 @@
 credentials, token and rate) and routing by country, and who may post receipts."""
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, StringConstraints
 
@@ -47,6 +47,8 @@ class OrangeConfig(EnvModel):
     token_secret: str = Field(alias="ORANGE_TOKEN_SECRET", min_length=1)
     secrets_prefix: str = Field(alias="ORANGE_SECRETS_PREFIX", default="carrier-gateway/orange")
     rate_per_second: PositiveFloat = Field(alias="ORANGE_RATE_PER_SECOND", default=5.0)
+    # `answers`: the arrival pacer on top of the rate slots; `slots`: the slots alone.
+    pacing: Literal["answers", "slots"] = Field(alias="ORANGE_PACING", default="answers")
     sender_numbers: Annotated[dict[Iso3, str], BeforeValidator(pairs)] = Field(
         alias="ORANGE_SENDER_NUMBERS", default_factory=dict
     )

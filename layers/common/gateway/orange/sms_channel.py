@@ -10,6 +10,7 @@ from gateway.aws.ratelimit import SlotRateLimiter
 from gateway.carrier_http import CONNECT_TIMEOUT, READ_TIMEOUT
 from gateway.core.carrier_errors import AccountBlocked, Deadline, Unavailable, before_the_call
 from gateway.core.masking import mask_msisdn
+from gateway.core.pacing import ArrivalPacer
 from gateway.core.segments import count_segments
 from gateway.core.send_request import SmsRequest
 from gateway.core.sending import Prepared
@@ -46,6 +47,7 @@ class OrangeSmsChannel:
         client: OrangeClient,
         tokens: Callable[[str], TokenStore],
         limiters: Callable[[str], SlotRateLimiter],
+        pacers: Callable[[str], ArrivalPacer],
         holds: AccountHolds,
         config: OrangeConfig,
         clock: Callable[[], float] = time.monotonic,
@@ -54,6 +56,7 @@ class OrangeSmsChannel:
         self._client = client
         self._tokens = tokens
         self._limiters = limiters
+        self._pacers = pacers
         self._holds = holds
         self._config = config
 
@@ -95,14 +98,17 @@ class OrangeSmsChannel:
             raise AccountBlocked(held)
         tokens = self._tokens(route.account.name)
         limiter = self._limiters(route.account.name)
+        pacer = self._pacers(route.account.name)
         cost = route.account.cost(route.segments)
         token = before_the_call(tokens.current)
         renewed = False
         while True:
             slot_wait = deadline.require(CALL_SECONDS, "an Orange call")
             before_the_call(partial(limiter.acquire, max_wait=slot_wait, cost=cost))
+            pace_wait = deadline.require(CALL_SECONDS, "an Orange call")
             try:
-                resource_id = self._client.send_sms(token.value, route.sms)
+                with pacer.sending(cost, pace_wait, refused=RateLimited):
+                    resource_id = self._client.send_sms(token.value, route.sms)
             except TokenRejected as exc:
                 if renewed:
                     raise Unavailable(f"token refused twice: {exc}") from exc
@@ -110,7 +116,8 @@ class OrangeSmsChannel:
                 token = before_the_call(partial(tokens.refresh, stale=token.value))
                 renewed = True
             except RateLimited:
-                # Another client shares the account; the limiter's next slot spaces us out.
+                # A trip slower than the pacer allowed for, or another client on the account:
+                # the next slot spaces us out.
                 metrics.add_metric(name="CarrierThrottled", unit="Count", value=1)
             else:
                 logger.info(

@@ -122,6 +122,16 @@ class TokenStore:
         )
 
     def _renew(self) -> AccessToken:
+        """A new token from Orange, stored for every invocation. Orange's failure to give one
+        counts in `TokenRefreshFailures` whoever renews (the refresher, a dispatcher given 401,
+        the poller, the balance snapshot): the template's alarm watches it."""
+        try:
+            return self._fetch_and_store()
+        except CarrierError:
+            metrics.add_metric(name="TokenRefreshFailures", unit="Count", value=1)
+            raise
+
+    def _fetch_and_store(self) -> AccessToken:
         raw = self._secrets.read_json(self._credentials_secret, max_age=CACHE_SECONDS)
         credentials = Credentials(str(raw.get("client_id", "")), str(raw.get("client_secret", "")))
         if not (credentials.client_id and credentials.client_secret):
@@ -188,5 +198,4 @@ def refresh_accounts(stores: Mapping[str, TokenStore]) -> dict[str, str]:
         except CarrierError as exc:
             outcomes[account] = f"failed: {exc}"
             logger.error("token refresh failed", account=account, reason=str(exc))
-            metrics.add_metric(name="TokenRefreshFailures", unit="Count", value=1)
     return outcomes
