@@ -37,17 +37,23 @@ def test_until_it_has_seen_the_network_it_lets_every_request_go(clock: Clock) ->
     assert clock.now == 0.0
 
 
+def burst(p: ArrivalPacer, clock: Clock, counted: list[bool]) -> float:
+    """Requests sent at once, all answered 0.1 s later (`counted`: each one's fate); when."""
+    start = clock.now
+    sent = [p.go() for _ in counted]
+    assert clock.now == start  # none waited: they fit in one window
+    clock.advance(0.1)
+    for request, fate in zip(sent, counted, strict=True):
+        p.answered(request, counted=fate)
+    return start
+
+
 def test_the_request_past_the_allowance_waits_for_the_first_answer_plus_the_window(
     clock: Clock,
 ) -> None:
     p = pacer(clock)
     warm(p, clock)
-    start = clock.now
-    sent = [p.go() for _ in range(5)]
-    assert clock.now == start  # five fit in one window
-    clock.advance(0.1)
-    for s in sent:
-        p.answered(s, counted=True)
+    start = burst(p, clock, [True] * 5)
     p.go()
     # Answered at start + 0.1 with 0.1 the shortest round trip: arrived by `start`, so the
     # sixth may leave one window later and no sooner.
@@ -57,12 +63,7 @@ def test_the_request_past_the_allowance_waits_for_the_first_answer_plus_the_wind
 def test_a_refused_request_frees_its_place(clock: Clock) -> None:
     p = pacer(clock)
     warm(p, clock)
-    start = clock.now
-    sent = [p.go() for _ in range(5)]
-    clock.advance(0.1)
-    for s in sent[:4]:
-        p.answered(s, counted=True)
-    p.answered(sent[4], counted=False)  # 403: the carrier did not count it
+    start = burst(p, clock, [True] * 4 + [False])  # the last refused: Orange did not count it
     p.go()
     assert clock.now == pytest.approx(start + 0.1)
 
