@@ -55,6 +55,7 @@ from gateway.aws.balance_store import BalanceRepository
 from gateway.core.carrier_errors import CarrierError
 from gateway.core.send_request import PRIORITIES, VALID_FOR_MAX_SECONDS
 from gateway.orange.config import OrangeConfig
+from infra.local.arguments import add_stack_arguments, credentials_from
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="run the whole gateway on this machine")
     local.add_argument("--api-port", type=int, default=3000)
     local.add_argument("--aws-port", type=int, default=5000)
+    add_stack_arguments(local)
     local.set_defaults(run=_local)
 
     demo = commands.add_parser("demo", help="the gateway end to end on a fresh local stack")
@@ -177,7 +179,13 @@ def _local(args: argparse.Namespace, console: Console) -> int:
     from infra.local.stack import LocalStackOptions  # noqa: PLC0415
 
     return serve(
-        LocalStackOptions(state_dir=args.local_dir, api_port=args.api_port, aws_port=args.aws_port)
+        LocalStackOptions(
+            state_dir=args.local_dir,
+            api_port=args.api_port,
+            aws_port=args.aws_port,
+            parameter_overrides=dict(args.parameter_overrides),
+            orange_credentials=credentials_from(args),
+        )
     )
 
 

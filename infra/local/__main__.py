@@ -10,18 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from infra.local.arguments import add_stack_arguments, credentials_from
 from infra.local.runtime.simulator_process import LOG_FORMAT
 from infra.local.stack import LocalStack, LocalStackOptions
 from infra.local.template.intrinsics import TemplateError
 
 DEFAULTS = LocalStackOptions()
-
-
-def _override(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
-    return name, value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,14 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--aws-port", type=int, default=DEFAULTS.aws_port)
     parser.add_argument("--state-dir", type=Path, default=DEFAULTS.state_dir)
     parser.add_argument("--region", default=DEFAULTS.region)
-    parser.add_argument(
-        "--parameter-overrides",
-        nargs="*",
-        type=_override,
-        default=[],
-        metavar="NAME=VALUE",
-        help="template parameter values, as for sam deploy",
-    )
+    add_stack_arguments(parser)
     parser.add_argument(
         "--visibility-timeout",
         type=int,
@@ -110,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parameter_overrides=dict(args.parameter_overrides),
         visibility_timeout=args.visibility_timeout,
         schedule_speedup=args.schedule_speedup,
+        orange_credentials=credentials_from(args),
     )
     return serve(options, args.log_level)
 

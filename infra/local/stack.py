@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 from infra.local.aws import AwsClients
+from infra.local.carrier_credentials import ClientCredentials
 from infra.local.moto.server import MotoProcess
 from infra.local.runtime.carriers import CARRIERS, Carrier, Gateway
 from infra.local.runtime.runtime import FunctionRuntime, Invocation
@@ -76,6 +77,9 @@ class LocalStackOptions:
     # The network between the gateway and the carrier simulators the stack starts: each
     # request they serve is delayed both ways (e.g. NetworkDelay.realistic()). None: loopback.
     carrier_network: NetworkDelay | None = None
+    # Client credentials per Orange account, used when Orange is outside the stack
+    # (`OrangeApiUrl` overridden or ORANGE_API_URL set): its real API or a sandbox.
+    orange_credentials: Mapping[str, ClientCredentials] = field(default_factory=dict)
 
 
 def route_bus_to_queue(clients: AwsClients, bus: str) -> str:
@@ -247,7 +251,7 @@ class LocalStack:
         self._api = ApiFront(build_routes(functions), runtime.invoke)
         self._api.start(options.host, options.api_port)
 
-        gateway = Gateway(self._api.url, clients, functions)
+        gateway = Gateway(self._api.url, clients, functions, options.orange_credentials)
         carrier_endpoints: dict[str, str] = {}
         for carrier, carrier_url in carriers:
             carrier_endpoints |= carrier.connect(carrier_url, gateway)

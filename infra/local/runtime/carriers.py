@@ -10,14 +10,16 @@ its answers. A new carrier is one more class in CARRIERS.
 """
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.orange.config import DEFAULT_ACCOUNT, OrangeAccount, OrangeConfig
 from gateway.orange.subscriptions import receipt_url
 from infra.local.aws import AwsClients
+from infra.local.carrier_credentials import ClientCredentials
 from infra.local.runtime.simulator_process import SimulatorProcess
 from infra.local.template.functions import FunctionSpec
 from infra.simulators._network import NetworkDelay
@@ -26,6 +28,7 @@ from infra.simulators.orange import OrangeSimulator
 from infra.simulators.orange_pl import OrangePlSimulator
 
 LOOPBACK_ALLOWLIST = "127.0.0.1,::1"
+logger = logging.getLogger(__name__)
 
 
 def client_credentials(prefix: str = "") -> dict[str, str]:
@@ -43,6 +46,8 @@ class Gateway:
     api_url: str
     clients: AwsClients
     functions: Sequence[FunctionSpec]
+    # Client credentials per Orange account, for an Orange outside the stack.
+    orange_credentials: Mapping[str, ClientCredentials] = field(default_factory=dict)
 
     def env_value(self, variable: str) -> str | None:
         """The value a function's environment gives `variable` (the first that sets it)."""
@@ -115,7 +120,33 @@ class OrangeSms:
             for account in self._accounts(gateway):
                 credentials = self._account_credentials(self._simulator, account.name)
                 gateway.put_secret(account.credentials_secret, json.dumps(credentials))
+        else:
+            self._outside_credentials(gateway)
         return endpoints
+
+    def _outside_credentials(self, gateway: Gateway) -> None:
+        """An Orange outside the stack: each account's secret gets the credentials given for
+        it; an account without any waits ("no client credentials"), which is said now."""
+        accounts = self._accounts(gateway)
+        for account in accounts:
+            given = gateway.orange_credentials.get(account.name)
+            if given is None:
+                logger.warning(
+                    "no client credentials for Orange account %s: its SMS wait until its secret "
+                    "%s holds them (cgw local --orange-credentials FILE)",
+                    account.name,
+                    account.credentials_secret,
+                )
+                continue
+            gateway.put_secret(account.credentials_secret, given.model_dump_json())
+            logger.info("Orange account %s: client credentials set", account.name)
+        unknown = set(gateway.orange_credentials) - {account.name for account in accounts}
+        if unknown:
+            logger.warning(
+                "credentials given for Orange accounts the gateway does not use: %s "
+                "(OrangeCountryAccounts names them)",
+                ", ".join(sorted(unknown)),
+            )
 
     @staticmethod
     def _accounts(gateway: Gateway) -> list[OrangeAccount]:
