@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, cast
 
+from cgw.endpoints import STACK_OUTPUTS
 from infra.local.aws import AwsClients
 from infra.local.carrier_credentials import ClientCredentials
 from infra.local.moto.server import MotoProcess
@@ -45,14 +46,10 @@ from infra.simulators._network import NetworkDelay
 logger = logging.getLogger(__name__)
 
 ENDPOINTS_FILE = "endpoints.json"
-# Template outputs that endpoints.json repeats, under the names the CLI and tests read.
+# Template outputs that endpoints.json repeats, under the names the CLI reads a deployed
+# stack's by; the API front's own URL stands for the outputs naming API Gateway's.
 OUTPUT_ENDPOINTS = {
-    "SendQueueUrl": "send_queue_url",
-    "SendDeadLetterQueueUrl": "dlq_url",
-    "TableName": "table_name",
-    "BucketName": "bucket",
-    "EventBusName": "event_bus",
-    "OrangeReceiptSubscriptions": "orange_receipt_subscriptions",
+    output: key for output, key in STACK_OUTPUTS.items() if key not in {"api_url", "mm7_url"}
 }
 JOIN_TIMEOUT_SECONDS = 5.0
 

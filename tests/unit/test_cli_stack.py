@@ -8,7 +8,6 @@ import pytest
 
 from cgw import cli
 from cgw.endpoints import STACK_OUTPUTS, EndpointsNotFound, from_stack
-from infra.local.stack import OUTPUT_ENDPOINTS
 from tests.unit.test_observability import template
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -55,11 +54,8 @@ def test_a_deployed_stack_s_outputs_are_its_endpoints() -> None:
     assert extra["DashboardUrl"].endswith("name=gw")
 
 
-def test_every_output_cgw_reads_is_one_the_template_declares_and_named_as_locally() -> None:
-    outputs = template()["Outputs"]
-    assert set(STACK_OUTPUTS) <= set(outputs)
-    # endpoints.json names the same outputs the same way (infra/local/stack.py).
-    assert {key: STACK_OUTPUTS[key] for key in OUTPUT_ENDPOINTS} == OUTPUT_ENDPOINTS
+def test_every_output_cgw_reads_is_one_the_template_declares() -> None:
+    assert set(STACK_OUTPUTS) <= set(template()["Outputs"])
 
 
 def test_a_stack_that_does_not_exist_is_said_so(capsys: pytest.CaptureFixture[str]) -> None:
