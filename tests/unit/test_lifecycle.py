@@ -118,18 +118,6 @@ def test_seen_is_bounded_like_the_history_and_holds_exactly_its_keys() -> None:
     assert progress.seen == {u.dedupe_key for u in updates[-HISTORY_LIMIT:]}
 
 
-def test_a_message_stored_with_an_unbounded_seen_is_bounded_by_its_next_update() -> None:
-    old = [receipt(S.SENT, f"Raw{i}") for i in range(200)]
-    stored = Progress(
-        status=S.SENT,
-        history=tuple(u.as_history() for u in old[-HISTORY_LIMIT:]),
-        seen=frozenset(u.dedupe_key for u in old),
-    )
-    assert advance(stored, old[0]) is None  # still known: the stored set is read as it is
-    progress = advanced(stored, receipt(S.SENT, "New"))
-    assert len(progress.seen) == HISTORY_LIMIT
-
-
 def test_duplicates_of_the_latest_updates_are_recorded_once() -> None:
     updates = [receipt(S.SENT, f"Raw{i}") for i in range(3 * HISTORY_LIMIT)]
     progress = advanced(Progress(status=S.SENT), *updates)

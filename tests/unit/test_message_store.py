@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
+import boto3
 import pytest
 
 from gateway.aws.message_store import MessageRepository, message_key
@@ -286,3 +287,19 @@ def test_a_receipt_whose_send_is_never_recorded_stays_kept(store: MessageStore) 
     tracker.apply_receipt("orange", "res-9", delivered)
     assert tracker.apply_stranded(utc_now(after=timedelta(minutes=3))) == 0
     assert [u for _, u in store.early_updates("orange", "res-9")] == [delivered]
+
+
+@pytest.mark.usefixtures("aws")
+def test_the_dedupe_keys_are_read_from_the_history_not_stored_twice() -> None:
+    store = MessageRepository("messages")
+    receipt = StatusUpdate(Status.SENT, AT, "orange", provider_status="DeliveredToNetwork")
+    first = message()
+    store.create(first)
+    progress = advance(first.progress, receipt)
+    assert progress is not None
+    assert store.save(first, replace(first, progress=progress))
+    item = boto3.client("dynamodb").get_item(TableName="messages", Key=message_key("m-1"))
+    assert "seen" not in item["Item"]  # one copy of each update: the history's
+    stored = store.get("m-1")
+    assert stored is not None
+    assert advance(stored.progress, receipt) is None  # still known as a duplicate

@@ -114,7 +114,7 @@ class MessageRepository(TableStore):
 
     def end_waiting(self, message_id: str, update: StatusUpdate) -> Message | None:
         # The write `advance` would make from an accepted message, as an update expression: the
-        # history gains the entry (its limit kept by the condition), `seen` its key.
+        # history gains the entry (its limit kept by the condition).
         reason = "reason = :reason, " if update.reason is not None else ""
         removed = "" if update.reason is not None else ", reason"
         answer = conditional(
@@ -124,7 +124,7 @@ class MessageRepository(TableStore):
                 UpdateExpression=(
                     f"SET #status = :status, {reason}updatedAt = :at,"
                     " history = list_append(history, :entry), version = version + :one"
-                    f" ADD seen :key REMOVE finalBy, openShard{removed}"
+                    f" REMOVE finalBy, openShard{removed}"
                 ),
                 ConditionExpression=(
                     "#status = :accepted AND attribute_not_exists(sendStartedAt)"
@@ -138,7 +138,6 @@ class MessageRepository(TableStore):
                         ":at": update.at,
                         ":entry": [update.as_history()],
                         ":one": 1,
-                        ":key": {update.dedupe_key},
                         ":accepted": str(Status.ACCEPTED),
                         ":limit": HISTORY_LIMIT,
                     }
@@ -350,8 +349,6 @@ class MessageRepository(TableStore):
             "reason": progress.reason,
             "updatedAt": progress.updated_at,
             "history": list(progress.history),
-            # DynamoDB refuses empty sets.
-            "seen": set(progress.seen) or None,
             "provider": message.provider,
             "providerRef": message.provider_ref,
             "account": message.account,
@@ -392,7 +389,6 @@ class MessageRepository(TableStore):
                 reason=item.get("reason"),
                 updated_at=item.get("updatedAt"),
                 history=tuple(item.get("history", [])),
-                seen=frozenset(item.get("seen", set())),
             ),
             provider=item.get("provider"),
             provider_ref=item.get("providerRef"),

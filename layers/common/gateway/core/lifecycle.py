@@ -3,15 +3,16 @@
 Every receipt is kept in the history (an exact duplicate once), and the status only moves
 forward in rank; the repository persists what this module decides.
 
-The history keeps the latest HISTORY_LIMIT entries and `seen`, the dedupe keys, exactly the
-keys of those entries: both are bounded alike, however many receipts a message gets. A
+The history keeps the latest HISTORY_LIMIT entries, and `seen`, the dedupe keys, is read from
+them (stored nowhere: one copy, not two, in every write): both are bounded alike, however
+many receipts a message gets. A
 duplicate is recognised while its first copy is among the latest 50 distinct updates, which
 covers how duplicates come (a carrier or MMSC resending within minutes, when a message has had
 a handful of updates); an older one is recorded again but cannot move the status: statuses
 only move forward, and it was applied once already.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from gateway.core.status import Status, can_move
 
@@ -60,7 +61,11 @@ class Progress:
     reason: str | None = None
     updated_at: str | None = None
     history: tuple[dict[str, str], ...] = ()
-    seen: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def seen(self) -> frozenset[str]:
+        """The dedupe keys of the history's entries: an update with one of them is a duplicate."""
+        return frozenset(map(_entry_key, self.history))
 
 
 def advance(progress: Progress, update: StatusUpdate) -> Progress | None:
@@ -79,5 +84,4 @@ def advance(progress: Progress, update: StatusUpdate) -> Progress | None:
         reason=update.reason if moved else progress.reason,
         updated_at=update.at,
         history=history,
-        seen=frozenset(map(_entry_key, history)),
     )

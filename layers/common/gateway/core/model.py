@@ -73,7 +73,6 @@ class Message:
                 reason=update.reason,
                 updated_at=update.at,
                 history=(update.as_history(),),
-                seen=frozenset({update.dedupe_key}),
             ),
             **fields,
         )
