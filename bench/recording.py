@@ -119,6 +119,13 @@ def log_usage(before: bytes, after: bytes) -> LogUsage:
     )
 
 
+def invocations_running(logs_dir: Path) -> int:
+    """Invocations started (a START line) and not ended (no REPORT line yet), over every
+    function's log: 0 when the stack is idle."""
+    logs = [path.read_bytes() for path in logs_dir.glob("*.log")]
+    return sum(len(_START.findall(log)) - len(_DURATION.findall(log)) for log in logs)
+
+
 class LogWatch:
     """The local stack's function logs (`<logs_dir>/<LogicalId>.log`) over a `with` block."""
 
