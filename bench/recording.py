@@ -84,13 +84,23 @@ class MotoRecording:
             lines = self._file.read_text().splitlines()
         finally:
             self._file.unlink(missing_ok=True)
-        self.entries = [json.loads(line) for line in lines if line]
+        self.entries = [entry for line in lines for entry in _objects(line)]
 
     def operations(self) -> list[str]:
         return [operation(entry) for entry in self.entries]
 
     def _call(self, action: str) -> None:
         requests.post(f"{self._api}/{action}", timeout=10).raise_for_status()
+
+
+def _objects(line: str) -> list[dict[str, Any]]:
+    """The JSON objects of one recorder line: moto's threads write an entry and its newline in
+    two writes, so two requests answered at once can share a line."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(line):
+        entry, at = decoder.raw_decode(line, at)
+        found.append(entry)
+    return found
 
 
 @dataclass(frozen=True)
