@@ -28,7 +28,7 @@ PRICES: dict[str, Price] = {
     "lambda_gb_second": Price(0.0000133334, 1, "Lambda GB-second (arm64, as the template has)"),
     "dynamodb_read": Price(0.1415, 1_000_000, "DynamoDB read request units (on demand)"),
     "dynamodb_write": Price(0.7068, 1_000_000, "DynamoDB write request units (on demand)"),
-    "api_gateway": Price(3.50, 1_000_000, "API Gateway REST requests (first 333 million)"),
+    "api_gateway": Price(1.00, 1_000_000, "API Gateway HTTP API requests (first 300 million)"),
     "sqs": Price(0.40, 1_000_000, "SQS standard requests (64 KB each)"),
     "secrets_manager": Price(0.05, 10_000, "Secrets Manager API calls"),
     "eventbridge": Price(1.00, 1_000_000, "EventBridge custom events (64 KB each)"),
@@ -292,9 +292,12 @@ def _lambda(inputs: _Inputs, memory_mb: Mapping[str, int], receipts: float) -> l
 
 def _sqs_requests(inputs: _Inputs) -> float:
     """The footprint's SQS requests but ReceiveMessage (its count includes the local poller's
-    empty polls), plus one ReceiveMessage per sender invocation; else batches of ten."""
+    empty polls), plus one ReceiveMessage per invocation of the two queue consumers (the
+    intake, the receipts); else batches of ten."""
     by_operation = inputs.figure("sms_footprint", "by_operation")
-    invocations = inputs.figure("sms_footprint", "functions.SenderFunction.invocations")
+    senders = inputs.figure("sms_footprint", "functions.SenderFunction.invocations")
+    receipts = inputs.figure("sms_footprint", "functions.OrangeReceiptsFunction.invocations")
+    invocations = None if senders is None else senders + (receipts or 0)
     if by_operation is None or invocations is None:
         return inputs.assume(
             "SQS requests per SMS",
@@ -309,7 +312,8 @@ def _sqs_requests(inputs: _Inputs) -> float:
         "SQS requests per SMS",
         round(counted + invocations, 3),
         "requests",
-        "sms_footprint: SQS requests but ReceiveMessage, plus one per sender invocation",
+        "sms_footprint: SQS requests but ReceiveMessage, plus one per sender or receipt "
+        "function invocation",
     )
 
 

@@ -124,11 +124,12 @@ def wait_until(check: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def queue_depth(stack: LocalStack) -> int:
-    """Requests on the send queue: waiting, in flight (received, not deleted) and delayed."""
+def queue_depth(stack: LocalStack, endpoint: str = "send_queue_url") -> int:
+    """Messages on a queue (the send queue unless another endpoint is named): waiting, in
+    flight (received, not deleted) and delayed."""
     attributes = (
         stack.clients.sqs()
-        .get_queue_attributes(QueueUrl=stack.endpoints["send_queue_url"], AttributeNames=["All"])
+        .get_queue_attributes(QueueUrl=stack.endpoints[endpoint], AttributeNames=["All"])
         .get("Attributes", {})
     )
     return sum(

@@ -7,10 +7,12 @@ Orange reference. Every tenth message's send is recorded only once five of its r
 been answered, during the storm, so those arrive before the send is recorded and must be kept
 and applied when it is, while its other receipts race the recording. Each message gets a draw
 of the seeds' five deliveryStatus values (from a few of them: exact duplicates), and all
-receipts go out in one shuffled order from a thread pool. A receipt answered 503 (the
-endpoint's answer when the gateway could not store it) is tried again, as Orange would; any
+receipts go out in one shuffled order from a thread pool. The route puts each receipt on
+ReceiptQueue (API Gateway's SQS integration) and answers SQS's 200; the receipts function
+applies them from there. A receipt answered 429 or 5xx is tried again, as Orange might; any
 other answer but 2xx is a violation, and is tried again too, so that one failure does not also
-show as a wrong status.
+show as a wrong status. The statuses are read once the queue is empty; a receipt left on it or
+on its dead-letter queue is a violation.
 
 Then, through the status API, every message must be in the status DESIGN.md's ranks give the
 receipts it got (the expectation uses this module's own table, not the gateway's code), with
@@ -38,7 +40,7 @@ from typing import Any
 
 import requests
 
-from bench.local import CIV, View, gateway_client, local_stack
+from bench.local import CIV, View, gateway_client, local_stack, queue_depth
 from gateway.aws.message_store import EARLY_PREFIX, MessageRepository
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
@@ -62,7 +64,10 @@ NORMALISED = {
 RANK = {"sent": 2, "unknown": 3, "undelivered": 4, "delivered": 5}
 RECEIPT_SOURCE = "orange-dr"
 POST_TIMEOUT = (5.0, 60.0)  # the API front queues requests while the function's workers are busy
-RETRYABLE = "503"  # README: a receipt the gateway could not store, to be sent again
+# The receipt route answers what SQS answers: 200 once stored. A 429 (the route's throttle)
+# or a 5xx is tried again, as Orange may; anything else is a violation.
+RETRYABLE = ("429", "500", "503")
+DRAIN_SECONDS = 300.0
 RETRY_PAUSE_SECONDS = 0.5
 STATUS_READERS = 8
 VIOLATIONS_LISTED = 50
@@ -164,6 +169,8 @@ def run_storm(plan: StormPlan) -> StormReport:
         early = [m for m in messages if m.early]
         storm.run(receipts, early)
         stormed = time.monotonic()
+        left_on_queue = _drained(stack)
+        dead = queue_depth(stack, "receipt_dlq_url")
         views = _views(stack, [m.id for m in messages])
         left = _kept_receipts(stack)
     return StormReport(
@@ -181,6 +188,8 @@ def run_storm(plan: StormPlan) -> StormReport:
             *storm.violations(),
             *(v for m in messages for v in message_violations(m, views.get(m.id))),
             *([f"{left} receipts still waiting for their send"] if left else []),
+            *([f"{left_on_queue} receipts still on the receipt queue"] if left_on_queue else []),
+            *([f"{dead} receipts on the receipt dead-letter queue"] if dead else []),
         ],
     )
 
@@ -305,7 +314,7 @@ class Storm:
 
     def violations(self) -> list[str]:
         refused = {
-            k: n for k, n in self.answers.items() if not k.startswith("2") and k != RETRYABLE
+            k: n for k, n in self.answers.items() if not k.startswith("2") and k not in RETRYABLE
         }
         return [f"{n} tries answered {answer}" for answer, n in sorted(refused.items())] + [
             f"{r.message.id}: a {r.status} receipt never answered 2xx" for r in self.failed
@@ -379,6 +388,15 @@ def _views(stack: LocalStack, ids: Iterable[str]) -> dict[str, View | None]:
 
     with ThreadPoolExecutor(STATUS_READERS, thread_name_prefix="status") as pool:
         return dict(pool.map(read, ids))
+
+
+def _drained(stack: LocalStack) -> int:
+    """Wait for ReceiptQueue to be empty (API Gateway stores receipts there; the receipts
+    function applies them): what is still on it after DRAIN_SECONDS."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while (left := queue_depth(stack, "receipt_queue_url")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
 
 
 def _kept_receipts(stack: LocalStack) -> int:

@@ -48,5 +48,5 @@ def template_functions(path: Path = TEMPLATE) -> list[FunctionSpec]:
         }
     )
     physical.update(code_resources(resources, resolver, REGION, STACK_NAME))
-    apis = read_apis(resources, resolver, template.globals_section("Api"))
+    apis = read_apis(resources, resolver, template.globals_section("HttpApi"))
     return read_functions(resources, resolver, physical, apis, template.base_dir)

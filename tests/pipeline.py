@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.core.cancelling import CampaignIndex, Canceller
 from gateway.core.dispatching import Dispatcher, Round
-from gateway.core.intake import Intake, Queued
+from gateway.core.intake import Intake, Queued, Wakes
 from gateway.core.model import utc_now
 from gateway.core.retry import RetryPolicy
 from gateway.core.sending import Channel, Delivery, Result, Sender
@@ -29,6 +29,11 @@ class RecordedWakeups:
 
     def wake_at(self, lane: str, at: str) -> None:
         self.timers.append((lane, at))
+
+    def wake_all(self, wakes: Wakes) -> None:
+        self.wake(sorted(wakes.now))
+        for lane, at in wakes.later.items():
+            self.wake_at(lane, at)
 
 
 class FreeLease:

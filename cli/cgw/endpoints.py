@@ -23,6 +23,8 @@ STACK_OUTPUTS = {
     "ApiUrl": "api_url",
     "SendQueueUrl": "send_queue_url",
     "SendDeadLetterQueueUrl": "dlq_url",
+    "ReceiptQueueUrl": "receipt_queue_url",
+    "ReceiptDeadLetterQueueUrl": "receipt_dlq_url",
     "TableName": "table_name",
     "BucketName": "bucket",
     "EventBusName": "event_bus",

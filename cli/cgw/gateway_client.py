@@ -182,14 +182,31 @@ class GatewayClient:
         answer: dict[str, Any] = response.json() if response.content else {}
         return response.status_code, answer
 
-    def _signed_headers(self, url: str, method: str = "GET") -> dict[str, str]:
-        """The deployed messages routes use IAM auth: sign with the caller's credentials."""
+    def submit(self, requests_: Sequence[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        """`POST /messages`: one request, or a batch of up to 100; the HTTP status and the
+        answer (an outcome per message: accepted, refused with the reason, error)."""
+        url = f"{self.endpoints.api_url.rstrip('/')}/messages"
+        payload = requests_[0] if len(requests_) == 1 else {"messages": list(requests_)}
+        body = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            **self._signed_headers(url, "POST", body),
+        }
+        response = self._http.post(url, data=body, headers=headers, timeout=TIMEOUT)
+        if response.status_code not in (202, 207, 400, 503):
+            raise GatewayError(f"POST {url}: HTTP {response.status_code} {response.text[:200]}")
+        answer: dict[str, Any] = response.json()
+        return response.status_code, answer
+
+    def _signed_headers(self, url: str, method: str = "GET", body: bytes = b"") -> dict[str, str]:
+        """The deployed messages routes use IAM auth: sign with the caller's credentials (the
+        body too: SigV4 signs its hash)."""
         if self.endpoints.local:
             return {}
         credentials = BotocoreSession().get_credentials()
         if credentials is None:
             raise GatewayError("no AWS credentials to sign the request with")
-        request = AWSRequest(method=method, url=url)
+        request = AWSRequest(method=method, url=url, data=body)
         SigV4Auth(credentials, "execute-api", self.endpoints.region).add_auth(request)
         return dict(request.headers.items())
 

@@ -4,7 +4,7 @@ applied or stored -> the SOAP answer."""
 import base64
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gateway.aws.api import refusal
@@ -13,14 +13,14 @@ from gateway.mms.config import mm7_callback_config
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import mm7_callbacks, mm7_credentials
 
-app = APIGatewayRestResolver()
+app = APIGatewayHttpResolver()
 REALM = "carrier-gateway-mm7"
 
 
 @app.post("/callbacks/mm7")
 def receive() -> Response[str]:
     event = app.current_event
-    if not mm7_callback_config().allows(event.request_context.identity.source_ip):
+    if not mm7_callback_config().allows(event.request_context.http.source_ip):
         raise CallbackRefused("source address not on the MM7 allowlist")
     username, password = mm7_credentials()
     check_basic(event.headers.get("Authorization"), username=username, password=password)

@@ -2,7 +2,6 @@
 lanes (partial batch failures: a record that could not be stored comes back), then each
 lane with something new woken (`functions/dispatcher` sends them)."""
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,20 +14,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gateway.aws.clients import AWS_FAILURES
+from gateway.core.intake import Wakes
 from gateway.core.model import utc_text
 from gateway.core.sending import Delivery
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import dispatch_queue, intake, sender
 
 
-@dataclass
-class _Wakes:
-    now: set[str] = field(default_factory=set)
-    later: dict[str, str] = field(default_factory=dict)  # lane -> its earliest due time
-
-
-def handle(record: SQSRecord, wakes: _Wakes) -> str:
+def handle(record: SQSRecord, wakes: Wakes) -> str:
     logger.thread_safe_remove_keys(["correlation_id"])  # the previous record's
     sent_ms = int(record.attributes.sent_timestamp)
     age_ms = datetime.now(UTC).timestamp() * 1000 - sent_ms
@@ -39,10 +32,7 @@ def handle(record: SQSRecord, wakes: _Wakes) -> str:
         queued_at=utc_text(datetime.fromtimestamp(sent_ms / 1000, UTC)),
     )
     queued = intake().receive(delivery, sender().admit(record.body, delivery.fallback_id))
-    if queued.lane is not None and queued.due_at is None:
-        wakes.now.add(queued.lane)
-    elif queued.lane is not None and queued.due_at is not None:
-        wakes.later[queued.lane] = min(queued.due_at, wakes.later.get(queued.lane, "~"))
+    wakes.add(queued)
     return str(queued.result)
 
 
@@ -50,19 +40,12 @@ def handle(record: SQSRecord, wakes: _Wakes) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    wakes = _Wakes()
+    wakes = Wakes()
     response = process_partial_response(
         event=event,
         record_handler=lambda record: handle(record, wakes),
         processor=BatchProcessor(event_type=EventType.SQS),
         context=context,
     )
-    try:
-        dispatch_queue().wake(sorted(wakes.now))
-        for lane, due_at in wakes.later.items():
-            dispatch_queue().wake_at(lane, due_at)
-    except AWS_FAILURES as exc:
-        # Recorded all the same: the dispatchers' minute tick finds them.
-        logger.warning("lanes not woken", lanes=sorted(wakes.now), error=type(exc).__name__)
-        metrics.add_metric(name="WakeupsLost", unit="Count", value=1)
+    dispatch_queue().wake_all(wakes)
     return response

@@ -27,6 +27,7 @@ from infra.local.runtime.runtime import FunctionRuntime, Invocation
 from infra.local.runtime.simulator_process import SimulatorProcess
 from infra.local.template.functions import (
     FunctionSpec,
+    HttpApiSpec,
     SqsEvent,
     StreamEvent,
     code_resources,
@@ -196,7 +197,7 @@ class LocalStack:
         """SIGKILL the function's workers that are mid-invocation; returns how many.
 
         Each killed invocation fails with Runtime.ExitError (an SQS batch is then not
-        deleted, an API request gets a 502), and the next invocation gets a fresh worker.
+        deleted, an API request gets a 500), and the next invocation gets a fresh worker.
         """
         return self._require_runtime().kill_in_flight(logical_id)
 
@@ -236,7 +237,7 @@ class LocalStack:
 
         overrides = dict(options.parameter_overrides)
         carriers = self._start_carriers(template, overrides)
-        resolver, physical, resources, functions = self._deploy(template, overrides, clients)
+        resolver, physical, resources, apis, functions = self._deploy(template, overrides, clients)
 
         runtime = self._runtime = FunctionRuntime(
             functions,
@@ -245,7 +246,7 @@ class LocalStack:
             logs_dir=self.logs_dir,
         )
         runtime.start()
-        self._api = ApiFront(build_routes(functions), runtime.invoke)
+        self._api = ApiFront(build_routes(functions, apis, runtime.invoke, clients.sqs()))
         self._api.start(options.host, options.api_port)
 
         gateway = Gateway(self._api.url, clients, functions, options.orange_credentials)
@@ -256,7 +257,7 @@ class LocalStack:
         # Before the triggers: the receipt subscription exists before the first send.
         custom = self._custom_resources = CustomResources(
             read_custom_resources(
-                resources, resolver, functions, api_urls(functions, options.region, self._api.url)
+                resources, resolver, functions, api_urls(apis, options.region, self._api.url)
             ),
             runtime.invoke,
             region=options.region,
@@ -285,8 +286,10 @@ class LocalStack:
 
     def _deploy(
         self, template: Template, overrides: Mapping[str, str], clients: AwsClients
-    ) -> tuple[Resolver, dict[str, Physical], list[Resource], list[FunctionSpec]]:
-        """Create the data resources in moto and resolve the functions against them."""
+    ) -> tuple[
+        Resolver, dict[str, Physical], list[Resource], list[HttpApiSpec], list[FunctionSpec]
+    ]:
+        """Create the data resources in moto and resolve the APIs and functions against them."""
         options = self.options
         physical: dict[str, Physical] = {}
         resolver = template.resolver(
@@ -298,9 +301,9 @@ class LocalStack:
         resources = template.resources(resolver)
         physical.update(code_resources(resources, resolver, options.region, options.stack_name))
         create_resources(resources, resolver, physical, clients, options.stack_name)
-        apis = read_apis(resources, resolver, template.globals_section("Api"))
+        apis = read_apis(resources, resolver, template.globals_section("HttpApi"))
         functions = read_functions(resources, resolver, physical, apis, template.base_dir)
-        return resolver, physical, resources, functions
+        return resolver, physical, resources, list(apis.values()), functions
 
     def _start_triggers(
         self,

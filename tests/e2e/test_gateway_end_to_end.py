@@ -166,25 +166,80 @@ def test_unknown_messages_are_404(gateway: GatewayClient) -> None:
     assert gateway.status("never-sent") is None
 
 
-def test_receipt_callbacks_check_the_token_and_the_body(stack: LocalStack) -> None:
+def test_messages_posted_over_http_are_answered_at_once_and_delivered(
+    gateway: GatewayClient, orange: OrangeSimulator
+) -> None:
+    good, fixed_line = new_id("http"), new_id("http-landline")
+    status, answer = gateway.submit(
+        [
+            sms(good, "+2250700000001", text=f"over HTTP {good}"),
+            sms(fixed_line, "+2252720212223"),
+            {"channel": "sms", "to": "+2250700000001", "text": "no id given"},
+        ]
+    )
+
+    assert status == 207
+    first, refused, unnamed = answer["messages"]
+    assert (first["id"], first["status"]) == (good, "accepted")
+    assert (refused["id"], refused["status"]) == (fixed_line, "refused")
+    assert "FIXED_LINE" in refused["error"]
+    assert unnamed["status"] == "accepted"
+    assert unnamed["id"].startswith("api-")
+    # statusUrl works as given (the stage in front, as on AWS).
+    assert requests.get(first["statusUrl"], timeout=10).json()["id"] == good
+    assert gateway.status(fixed_line) is None  # refused: nothing recorded
+    assert gateway.submit([sms(good, "+2250700000001")]) == (
+        202,
+        {"id": good, "status": "accepted", "statusUrl": first["statusUrl"], "duplicate": True},
+    )
+    final_statuses(gateway, {good: "delivered", unnamed["id"]: "delivered"})
+    assert [s.text for s in orange.sends()].count(f"over HTTP {good}") == 1
+
+
+def test_receipts_are_stored_first_then_checked_and_the_token_is_never_logged(
+    stack: LocalStack,
+) -> None:
+    """The route answers every POST 200 (API Gateway put it on ReceiptQueue); the receipts
+    function then drops a wrong token and a malformed body, and keeps a good receipt whose
+    send is not recorded yet."""
     good_url = stack.endpoints["orange_dr_url"]
     bad_url = good_url.rsplit("/", 1)[0] + "/not-the-token"
-    receipt = {
-        "deliveryInfoNotification": {
-            "callbackData": "unknown-ref",
-            "deliveryInfo": {
-                "address": "tel:+2250700000001",
-                "deliveryStatus": "DeliveredToTerminal",
-            },
+    ref = f"unknown-ref-{uuid.uuid4()}"
+    receipt = json.dumps(
+        {
+            "deliveryInfoNotification": {
+                "callbackData": ref,
+                "deliveryInfo": {
+                    "address": "tel:+2250700000001",
+                    "deliveryStatus": "DeliveredToTerminal",
+                },
+            }
         }
-    }
-    assert requests.post(bad_url, json=receipt, timeout=10).status_code == 403
-    malformed = requests.post(good_url, data="{oops", timeout=10)
-    assert malformed.status_code == 400
-    assert "malformed receipt" in malformed.json()["error"]
-    assert requests.post(good_url, json=receipt, timeout=10).status_code == 200
-    logs = "".join(p.read_text() for p in Path(stack.logs_dir).glob("*.log"))
-    assert good_url.rsplit("/", 1)[1] not in logs
+    )
+    headers = {"Content-Type": "application/json"}
+    for url, body in ((bad_url, receipt), (good_url, "{oops"), (good_url, receipt)):
+        assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+
+    def logs() -> str:
+        return "".join(p.read_text() for p in Path(stack.logs_dir).glob("*.log"))
+
+    def kept() -> bool:
+        answer = stack.clients.dynamodb().query(
+            TableName=stack.endpoints["table_name"],
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :early)",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"REF#orange#{ref}"},
+                ":early": {"S": "EARLY#"},
+            },
+        )
+        return answer["Count"] == 1
+
+    wait_for(kept, "the good receipt to be kept for its send")
+    wait_for(
+        lambda: '"receipt refused"' in logs() and '"malformed receipt"' in logs(),
+        "the receipts function to drop the wrong token and the malformed body",
+    )
+    assert good_url.rsplit("/", 1)[1] not in logs()
 
 
 def test_a_sender_killed_after_orange_accepted_is_not_resent(

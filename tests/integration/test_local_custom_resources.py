@@ -11,20 +11,20 @@ import pytest
 import requests
 
 from infra.local.runtime.runtime import Invocation, InvokeError
-from infra.local.template.functions import ApiEvent, ApiSpec, FunctionSpec
+from infra.local.template.functions import FunctionSpec, HttpApiSpec
 from infra.local.template.intrinsics import Resolver, TemplateError
 from infra.local.template.template import Resource
 from infra.local.triggers.custom_resources import (
     CustomResource,
     CustomResourceFailed,
     CustomResources,
+    api_urls,
     read_custom_resources,
 )
 
 pytestmark = pytest.mark.integration
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:gw-Subscriber"
-API = ApiSpec("Api", "abc123", "v1", ())
 FUNCTION = FunctionSpec(
     logical_id="Subscriber",
     name="gw-Subscriber",
@@ -35,7 +35,7 @@ FUNCTION = FunctionSpec(
     memory_size=128,
     environment={},
     layer_dirs=(),
-    events=(ApiEvent("Receipt", API, "/callbacks/{token}", "POST", None),),
+    events=(),
 )
 RESOURCE = CustomResource(
     "Subscription", "Custom::Thing", "Subscriber", {"ServiceToken": ARN, "Url": "http://x"}
@@ -165,6 +165,16 @@ def test_api_urls_in_properties_point_at_the_local_front() -> None:
 
     assert resource.function_id == "Subscriber"
     assert resource.properties["ApiUrl"] == "http://127.0.0.1:3000"
+
+
+def test_each_apis_stage_url_is_the_local_front() -> None:
+    staged = HttpApiSpec("Api", "abc123", "v1", None, {}, ())
+    default = HttpApiSpec("Other", "def456", "$default", None, {}, ())
+
+    assert api_urls([staged, default], "eu-west-1", "http://127.0.0.1:3000") == {
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/v1": "http://127.0.0.1:3000",
+        "https://def456.execute-api.eu-west-1.amazonaws.com": "http://127.0.0.1:3000",
+    }
 
 
 def test_a_service_token_that_is_no_function_of_the_template_is_refused() -> None:

@@ -1,6 +1,7 @@
 """The docker-free local stack on a small fixture template: resources made from the template,
-API Gateway proxy events, SQS batches with partial failures, redelivery and dead-letter
-queues, worker timeouts and kills, schedules, endpoints.json and a clean stop."""
+an HTTP API (payload format 2.0 events, an SQS-SendMessage route, route throttles), SQS
+batches with partial failures, redelivery and dead-letter queues, worker timeouts and kills,
+schedules, endpoints.json and a clean stop."""
 
 import http.client
 import json
@@ -186,13 +187,14 @@ def test_bucket_and_event_bus_rule_to_queue(stack: LocalStack) -> None:
 # -- API front ------------------------------------------------------------------------
 
 
-def test_proxy_event_has_api_gateways_fields(stack: LocalStack) -> None:
+def test_http_api_event_has_payload_format_2_fields(stack: LocalStack) -> None:
     api_url = stack.endpoints["api_url"]
     host, port = api_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
     connection.putrequest("GET", "/echo/abc?x=1&x=2&y=3")
     connection.putheader("X-Repeat", "first")
     connection.putheader("X-Repeat", "second")
+    connection.putheader("Cookie", "a=1; b=2")
     connection.putheader("User-Agent", "fixture-agent/1.0")
     connection.endheaders()
     response = connection.getresponse()
@@ -202,31 +204,36 @@ def test_proxy_event_has_api_gateways_fields(stack: LocalStack) -> None:
     echo = function(stack, "EchoFunction")
 
     assert response.status == 201
-    assert response.headers.get_all("X-Multi") == ["a", "b"]
+    assert response.headers.get_all("Set-Cookie") == ["first=1; Path=/", "second=2"]
     assert response.headers["X-Single"] == "one"
-    assert event["resource"] == "/echo/{id}"
-    assert event["path"] == "/echo/abc"
-    assert event["httpMethod"] == "GET"
+    assert response.headers["apigw-requestid"] == event["requestContext"]["requestId"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /echo/{id}"
+    assert event["rawPath"] == "/test/echo/abc"
+    assert event["rawQueryString"] == "x=1&x=2&y=3"
     assert event["pathParameters"] == {"id": "abc"}
-    assert event["queryStringParameters"] == {"x": "2", "y": "3"}
-    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": ["3"]}
-    assert event["headers"]["X-Repeat"] == "second"
-    assert event["multiValueHeaders"]["X-Repeat"] == ["first", "second"]
-    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
-    assert event["stageVariables"] is None
-    assert event["body"] is None
+    assert event["queryStringParameters"] == {"x": "1,2", "y": "3"}
+    assert event["headers"]["x-repeat"] == "first,second"
+    assert event["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert event["cookies"] == ["a=1", "b=2"]
+    assert "cookie" not in event["headers"]
+    assert "body" not in event
     assert event["isBase64Encoded"] is False
     request_context = event["requestContext"]
     assert request_context["stage"] == "test"
-    assert request_context["path"] == "/test/echo/abc"
-    assert request_context["resourcePath"] == "/echo/{id}"
-    assert request_context["httpMethod"] == "GET"
+    assert request_context["routeKey"] == "GET /echo/{id}"
+    assert request_context["http"] == {
+        "method": "GET",
+        "path": "/test/echo/abc",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "127.0.0.1",
+        "userAgent": "fixture-agent/1.0",
+    }
     assert request_context["accountId"] == "123456789012"
     assert request_context["apiId"]
     assert request_context["requestId"]
-    assert isinstance(request_context["requestTimeEpoch"], int)
-    assert request_context["identity"]["sourceIp"] == "127.0.0.1"
-    assert request_context["identity"]["userAgent"] == "fixture-agent/1.0"
+    assert isinstance(request_context["timeEpoch"], int)
+    assert "authorizer" not in request_context
     assert context["function_name"] == echo.name
     assert context["invoked_function_arn"] == echo.arn
     assert context["memory_limit_in_mb"] == "192"
@@ -272,18 +279,21 @@ def test_text_body_is_passed_as_text(stack: LocalStack) -> None:
 
     assert json.loads(event["body"]) == {"text": "héllo"}
     assert event["isBase64Encoded"] is False
-    assert event["queryStringParameters"] is None
-    assert event["multiValueQueryStringParameters"] is None
+    assert "queryStringParameters" not in event
 
 
-@pytest.mark.parametrize("content_type", ["image/png", "application/octet-stream; q=1"])
-def test_binary_media_types_round_trip_byte_for_byte(stack: LocalStack, content_type: str) -> None:
+@pytest.mark.parametrize(
+    "content_type",
+    ["image/png", "application/octet-stream; q=1", "application/x-www-form-urlencoded", None],
+)
+def test_non_text_bodies_round_trip_byte_for_byte(
+    stack: LocalStack, content_type: str | None
+) -> None:
+    """The echo answers with the request's bytes only when they came base64-encoded."""
     payload = bytes(range(256)) * 4  # not valid UTF-8
+    headers = {} if content_type is None else {"Content-Type": content_type}
     response = requests.post(
-        f"{stack.endpoints['api_url']}/binary",
-        data=payload,
-        headers={"Content-Type": content_type},
-        timeout=TIMEOUT,
+        f"{stack.endpoints['api_url']}/binary", data=payload, headers=headers, timeout=TIMEOUT
     )
 
     assert response.status_code == 200
@@ -297,32 +307,50 @@ def test_routes_prefer_literal_paths_and_proxy_takes_the_rest(stack: LocalStack)
     nested = requests.delete(f"{api_url}/files/a/b/c.txt", timeout=TIMEOUT).json()["event"]
     private = requests.get(f"{api_url}/private", timeout=TIMEOUT)
 
-    assert index["resource"] == "/files/index"
-    assert index["pathParameters"] is None
-    assert nested["resource"] == "/files/{proxy+}"
+    assert index["routeKey"] == "GET /files/index"
+    assert "pathParameters" not in index
+    assert nested["routeKey"] == "ANY /files/{proxy+}"
     assert nested["pathParameters"] == {"proxy": "a/b/c.txt"}
     assert private.status_code == 201  # AWS_IAM is not enforced locally
 
 
+STAGE = "test"  # the fixture template's StageName
+
+
+def test_urls_with_the_stage_in_front_reach_the_same_routes(stack: LocalStack) -> None:
+    """As on AWS (https://{api}.execute-api.../{stage}/...), so links the API answers with work
+    locally too; the event is the same either way."""
+    api_url = stack.endpoints["api_url"]
+    staged = requests.get(f"{api_url}/{STAGE}/files/index", timeout=TIMEOUT).json()["event"]
+
+    assert staged["routeKey"] == "GET /files/index"
+    assert staged["rawPath"] == f"/{STAGE}/files/index"
+
+
 @pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("PUT", "/echo/x")])
-def test_unknown_routes_get_missing_authentication_token(
-    stack: LocalStack, method: str, path: str
-) -> None:
+def test_unknown_routes_get_not_found(stack: LocalStack, method: str, path: str) -> None:
     response = requests.request(method, f"{stack.endpoints['api_url']}{path}", timeout=TIMEOUT)
 
-    assert response.status_code == 403
-    assert response.json() == {"message": "Missing Authentication Token"}
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
 
 
-@pytest.mark.parametrize("asked", [{"raise": "boom"}, {}])
-def test_handler_error_or_malformed_response_is_a_502(
-    stack: LocalStack, asked: dict[str, str]
+@pytest.mark.parametrize("asked", [{"raise": "boom"}, {"return": {"statusCode": 200, "body": 5}}])
+def test_handler_error_or_malformed_response_is_a_500(
+    stack: LocalStack, asked: dict[str, Any]
 ) -> None:
-    # {} makes the handler return {"pid": ...}, which is not a proxy response.
     response = requests.post(f"{stack.endpoints['api_url']}/work", json=asked, timeout=TIMEOUT)
 
-    assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
+
+
+def test_a_result_without_status_code_is_a_200_of_json(stack: LocalStack) -> None:
+    response = requests.post(f"{stack.endpoints['api_url']}/work", json={}, timeout=TIMEOUT)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["pid"] > 0
 
 
 def test_bodies_over_10_mb_are_refused_with_413(stack: LocalStack) -> None:
@@ -331,6 +359,61 @@ def test_bodies_over_10_mb_are_refused_with_413(stack: LocalStack) -> None:
     )
 
     assert response.status_code == 413
+    assert response.json() == {"message": "Request Entity Too Large"}
+
+
+def test_a_route_over_its_burst_is_throttled_while_others_are_not(stack: LocalStack) -> None:
+    api_url = stack.endpoints["api_url"]
+    # POST /limited: burst 2 (a parameter's Ref), refilled at 0.2 a second.
+    limited = [requests.post(f"{api_url}/limited", timeout=TIMEOUT) for _ in range(3)]
+    other = requests.post(f"{api_url}/echo/x", timeout=TIMEOUT)
+
+    assert [r.status_code for r in limited] == [201, 201, 429]
+    assert limited[-1].json() == {"message": "Too Many Requests"}
+    assert other.status_code == 201
+
+
+def test_a_sqs_route_puts_the_request_on_its_queue(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="infra.local.triggers.api")
+    token = f"secret-{uuid.uuid4().hex}"
+    response = requests.post(
+        f"{stack.endpoints['api_url']}/inbox/{token}",
+        json={"receipt": 1},
+        headers={"User-Agent": "fixture/1.0"},
+        timeout=TIMEOUT,
+    )
+    inbox = queue_url(stack, "InboxQueue")
+    messages = stack.clients.sqs().receive_message(
+        QueueUrl=inbox, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    )["Messages"]
+    for message in messages:
+        stack.clients.sqs().delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+
+    assert response.status_code == 200
+    result = response.json()["SendMessageResponse"]["SendMessageResult"]
+    (message,) = messages
+    assert result["MessageId"] == message["MessageId"]
+    assert json.loads(message["Body"]) == {"receipt": 1}
+    attributes = {name: a["StringValue"] for name, a in message["MessageAttributes"].items()}
+    assert attributes == {
+        "token": token,
+        "sourceIp": "127.0.0.1",
+        "agent": "fixture/1.0/POST /inbox/{token}",
+    }
+    # The access log names the route, never the path with its token.
+    lines = [r.getMessage() for r in caplog.records if r.name == "infra.local.triggers.api"]
+    assert any('route="POST /inbox/{token}" status=200' in line for line in lines)
+    assert not [line for line in lines if token in line]
+
+
+def test_a_sqs_route_answers_sqs_refusal(stack: LocalStack) -> None:
+    response = requests.post(f"{stack.endpoints['api_url']}/inbox/t", timeout=TIMEOUT)
+
+    assert response.status_code == 400
+    assert response.json()["Error"]["Code"] == "MissingParameter"
+    assert drain(stack, queue_url(stack, "InboxQueue")) == []
 
 
 # -- SQS ------------------------------------------------------------------------------

@@ -1,18 +1,20 @@
-"""The local stack on the project's own template.yaml: its resources, the Orange simulator
-wired in (credentials, the receipt subscription, loopback allowlist) and endpoints.json's
-keys."""
+"""The local stack on the project's own template.yaml: its resources, its HTTP API (the receipt
+route's SQS integration and route settings), the Orange simulator wired in (credentials, the
+receipt subscription, loopback allowlist) and endpoints.json's keys."""
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from gateway.orange.subscriptions import decode_refs
 from infra.local.runtime.carriers import LOOPBACK_ALLOWLIST
 from infra.local.stack import LocalStack, LocalStackOptions
-from infra.local.template.functions import FunctionSpec
+from infra.local.template.functions import FunctionSpec, HttpApiEvent, Throttle
 from infra.simulators.orange import OrangeSimulator
 
 pytestmark = pytest.mark.integration
@@ -127,6 +129,43 @@ def test_the_receipt_url_is_subscribed_through_the_custom_resource(stack: LocalS
     log = (stack.logs_dir / "OrangeSubscriptionFunction.log").read_text()
     assert "custom resource answer" in log
     assert stack.endpoints["orange_dr_url"].rsplit("/", 1)[1] not in log
+
+
+def test_a_receipt_goes_straight_onto_the_receipt_queue(stack: LocalStack) -> None:
+    """As API Gateway's SQS-SendMessage integration puts it there: Orange's body as it came,
+    the URL's token and the caller's address as message attributes."""
+    sqs = stack.clients.sqs()
+    queue = sqs.get_queue_url(QueueName=f"{stack.options.stack_name}-ReceiptQueue")["QueueUrl"]
+    token = secret(stack, env_of(stack, "RECEIPT_TOKEN_SECRET"))
+    receipt = {"deliveryInfoNotification": {"deliveryInfo": {"address": "tel:+2250700000001"}}}
+    with stack.queue_sources_disabled("OrangeReceiptsFunction"):
+        time.sleep(1.5)  # a long poll under way when the source was disabled has ended
+        response = requests.post(stack.endpoints["orange_dr_url"], json=receipt, timeout=10)
+        messages = sqs.receive_message(
+            QueueUrl=queue, MessageAttributeNames=["All"], WaitTimeSeconds=1
+        )["Messages"]
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+    assert response.status_code == 200
+    assert "SendMessageResponse" in response.json()
+    (message,) = messages
+    assert json.loads(message["Body"]) == receipt
+    attributes = {name: a["StringValue"] for name, a in message["MessageAttributes"].items()}
+    assert attributes == {"token": token, "sourceIp": "127.0.0.1"}
+
+
+def test_the_apis_routes_have_the_templates_throttles(stack: LocalStack) -> None:
+    events = [e for f in stack.functions for e in f.events if isinstance(e, HttpApiEvent)]
+    api = events[0].api
+
+    assert {e.route_key for e in events} >= {"POST /callbacks/mm7", "GET /messages/{id}"}
+    assert {e.api.logical_id for e in events} == {"Api"}
+    assert api.throttle("GET /messages/{id}") == Throttle(rate_limit=100.0, burst_limit=200)
+    assert api.throttle("POST /callbacks/orange/dr/{token}") == Throttle(1000.0, 2000)
+    assert [r.route_key for r in api.sqs_routes] == ["POST /callbacks/orange/dr/{token}"]
+    not_found = requests.get(f"{stack.endpoints['api_url']}/callbacks/mm7", timeout=10)
+    assert (not_found.status_code, not_found.json()) == (404, {"message": "Not Found"})
 
 
 def test_functions_run_from_their_folders_with_the_common_layer(stack: LocalStack) -> None:

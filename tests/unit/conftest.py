@@ -64,6 +64,10 @@ class LambdaOutput:
             r for r in self.records() if r.get("level") == "WARNING" and r["message"] == message
         ]
 
+    def metric(self, name: str) -> list[Any]:
+        """The values the EMF blobs give metric `name`, one per blob that has it."""
+        return [r[name] for r in self.records() if "_aws" in r and name in r]
+
 
 class _CurrentStdout:
     """sys.stdout as it is at each write, as Lambda's runtime sees the process's stdout."""

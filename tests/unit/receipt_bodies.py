@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.support import event
 
-SAMPLE: dict[str, Any] = json.loads(event("api_orange_receipt.json")["body"])
+SAMPLE: dict[str, Any] = json.loads(event("sqs_orange_receipt.json")["Records"][0]["body"])
 NOTIFICATION = "deliveryInfoNotification"
 PATHS: list[tuple[str, ...]] = [
     (NOTIFICATION,),

@@ -71,7 +71,9 @@ def test_status_returns_the_design_json() -> None:
 
 
 def test_status_of_an_unknown_message_is_404() -> None:
-    unknown = event("api_get_message.json", path="/messages/nope", pathParameters={"id": "nope"})
+    unknown = event(
+        "api_get_message.json", rawPath="/v1/messages/nope", pathParameters={"id": "nope"}
+    )
     assert status_app.handler(unknown, FakeLambdaContext())["statusCode"] == 404
 
 
@@ -89,11 +91,13 @@ def test_a_message_not_yet_sent_is_cancelled_and_a_sent_one_answers_409() -> Non
     assert json.loads(again["body"])["status"] == "cancelled"
     stored_message("sent-1")
     sent = event(
-        "api_cancel_message.json", path="/messages/sent-1", pathParameters={"id": "sent-1"}
+        "api_cancel_message.json", rawPath="/v1/messages/sent-1", pathParameters={"id": "sent-1"}
     )
     answer = status_app.handler(sent, FakeLambdaContext())
     assert (answer["statusCode"], json.loads(answer["body"])["status"]) == (409, "submitted")
-    unknown = event("api_cancel_message.json", path="/messages/nope", pathParameters={"id": "nope"})
+    unknown = event(
+        "api_cancel_message.json", rawPath="/v1/messages/nope", pathParameters={"id": "nope"}
+    )
     assert status_app.handler(unknown, FakeLambdaContext())["statusCode"] == 404
 
 
@@ -114,22 +118,27 @@ def receipt_event(
     ref: str = "res-1",
     body: str | None = None,
 ) -> dict[str, Any]:
-    sample = event("api_orange_receipt.json")
-    payload = json.loads(sample["body"])
+    """One receipt as API Gateway's SQS integration leaves it on ReceiptQueue."""
+    sample = event("sqs_orange_receipt.json")
+    [record] = sample["Records"]
+    payload = json.loads(record["body"])
     payload["deliveryInfoNotification"]["callbackData"] = ref
     payload["deliveryInfoNotification"]["deliveryInfo"]["deliveryStatus"] = status
-    sample["body"] = body if body is not None else json.dumps(payload)
-    sample["path"] = f"/callbacks/orange/dr/{token}"
-    sample["pathParameters"] = {"token": token}
-    sample["requestContext"]["identity"]["sourceIp"] = ip
+    record["body"] = body if body is not None else json.dumps(payload)
+    record["messageAttributes"]["token"]["stringValue"] = token
+    record["messageAttributes"]["sourceIp"]["stringValue"] = ip
     return sample
 
 
+def failed_records(response: dict[str, Any]) -> list[str]:
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
 @pytest.mark.usefixtures("receipt_env")
-def test_a_receipt_moves_the_message_and_gets_200() -> None:
+def test_a_receipt_moves_the_message() -> None:
     stored_message()
     response = receipts_app.handler(receipt_event(), FakeLambdaContext())
-    assert response["statusCode"] == 200
+    assert failed_records(response) == []
     message = MessageRepository("messages").get("order-42")
     assert message is not None
     assert message.status is Status.DELIVERED
@@ -142,19 +151,19 @@ def test_a_receipt_moves_the_message_and_gets_200() -> None:
     [THROTTLED, CONDITION_FAILED],  # the table over its capacity; every save overtaken
     ids=["throttled", "concurrent-updates"],
 )
-def test_a_receipt_the_table_cannot_take_gets_503_and_its_retry_applies_once(
+def test_a_receipt_the_table_cannot_take_comes_back_from_the_queue_and_applies_once(
     answer: dict[str, Any],
 ) -> None:
     stored_message()
+    receipt = receipt_event()
     with outage(aws_clients.dynamodb(), Outage("PutItem", status=400, answer=answer)):
-        response = receipts_app.handler(receipt_event(), FakeLambdaContext())
-    assert response["statusCode"] == 503
-    assert response["multiValueHeaders"]["Retry-After"] == ["5"]
+        response = receipts_app.handler(receipt, FakeLambdaContext())
+    assert failed_records(response) == [receipt["Records"][0]["messageId"]]
     message = MessageRepository("messages").get("order-42")
     assert message is not None
     assert message.status is Status.SUBMITTED
 
-    assert receipts_app.handler(receipt_event(), FakeLambdaContext())["statusCode"] == 200
+    assert failed_records(receipts_app.handler(receipt, FakeLambdaContext())) == []
     message = MessageRepository("messages").get("order-42")
     assert message is not None
     assert message.status is Status.DELIVERED
@@ -164,7 +173,7 @@ def test_a_receipt_the_table_cannot_take_gets_503_and_its_retry_applies_once(
 @pytest.mark.usefixtures("receipt_env")
 def test_a_receipt_before_its_send_is_kept_and_applied_later() -> None:
     response = receipts_app.handler(receipt_event(ref="res-early"), FakeLambdaContext())
-    assert response["statusCode"] == 200
+    assert failed_records(response) == []
     stored_message(ref="res-early")
     message = MessageRepository("messages").get("order-42")
     assert message is not None
@@ -191,22 +200,32 @@ def test_a_receipt_is_logged_under_its_messages_id_without_the_number(
     ("kwargs", "reason"),
     [
         ({"token": WRONG_TOKEN}, "wrong receipt URL token"),
-        # The right token from a stranger's address: refused, and that token not logged either.
+        # The right token from a stranger's address: dropped, and that token not logged either.
         ({"ip": "198.51.100.7"}, "source address not on the receipt allowlist"),
         ({"ip": "not-an-address"}, "source address not on the receipt allowlist"),
     ],
 )
-def test_receipts_from_strangers_are_refused_and_the_secret_is_not_logged(
+def test_receipts_from_strangers_are_dropped_and_the_secret_is_not_logged(
     kwargs: dict[str, str], reason: str, lambda_output: Callable[[], LambdaOutput]
 ) -> None:
     stored_message()
     response = receipts_app.handler(receipt_event(**kwargs), FakeLambdaContext())
-    assert response["statusCode"] == 403
+    assert failed_records(response) == []  # dropped: no retry can make it right
     output = lambda_output()
     [refused] = output.warnings("receipt refused")
     assert refused["reason"] == reason
     assert TOKEN not in output.text
     assert WRONG_TOKEN not in output.text
+    assert output.metric("CallbacksRefused") == [[1.0]]
+    assert MessageRepository("messages").get("order-42").status is Status.SUBMITTED  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("receipt_env")
+def test_a_receipt_without_its_attributes_is_refused() -> None:
+    receipt = receipt_event()
+    receipt["Records"][0]["messageAttributes"] = {}
+    stored_message()
+    assert failed_records(receipts_app.handler(receipt, FakeLambdaContext())) == []
     assert MessageRepository("messages").get("order-42").status is Status.SUBMITTED  # type: ignore[union-attr]
 
 
@@ -219,10 +238,13 @@ def test_receipts_from_strangers_are_refused_and_the_secret_is_not_logged(
         ("[]", "Input should be an object"),
     ],
 )
-def test_a_malformed_receipt_gets_400_with_a_reason(body: str, reason: str) -> None:
+def test_a_malformed_receipt_is_dropped_with_its_reason(
+    body: str, reason: str, lambda_output: Callable[[], LambdaOutput]
+) -> None:
     response = receipts_app.handler(receipt_event(body=body), FakeLambdaContext())
-    assert response["statusCode"] == 400
-    assert reason in json.loads(response["body"])["error"]
+    assert failed_records(response) == []
+    [malformed] = lambda_output().warnings("malformed receipt")
+    assert reason in malformed["reason"]
 
 
 @pytest.mark.usefixtures("receipt_env")
@@ -230,13 +252,11 @@ def test_a_malformed_receipt_gets_400_with_a_reason(body: str, reason: str) -> N
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(body=receipt_bodies())
-def test_any_receipt_body_gets_200_or_a_400_with_its_reason(body: str) -> None:
-    """Fuzzed bodies through the whole handler, storage included: never a 500 (nor an unhandled
-    exception, API Gateway's 502), which would turn a receipt Orange never resends into a loss."""
-    response = receipts_app.handler(receipt_event(body=body), FakeLambdaContext())
-    assert response["statusCode"] in (200, 400)
-    if response["statusCode"] == 400:
-        assert json.loads(response["body"])["error"].startswith("malformed receipt: ")
+def test_any_receipt_body_is_applied_or_dropped_never_left_failing(body: str) -> None:
+    """Fuzzed bodies through the whole handler, storage included: a body that raised would come
+    back from the queue until its dead-letter queue, a receipt lost after 20 useless tries."""
+    receipt = receipt_event(body=body)
+    assert failed_records(receipts_app.handler(receipt, FakeLambdaContext())) == []
 
 
 class ScriptedIntake:

@@ -70,17 +70,29 @@ def mm7_env(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     return queue_url
 
 
+def mm7_request(
+    content_type: str | None,
+    body: bytes,
+    *,
+    user: str = "mmsc",
+    password: str = PASSWORD,
+    ip: str = "198.51.100.5",
+) -> dict[str, Any]:
+    """`POST /callbacks/mm7` as the HTTP API hands it over: headers lower-cased, body base64."""
+    sample = event("api_mm7_deliver.json")
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    sample["headers"] = {"content-type": content_type, "authorization": f"Basic {auth}"}
+    sample["body"] = base64.b64encode(body).decode()
+    sample["isBase64Encoded"] = True
+    sample["requestContext"]["http"]["sourceIp"] = ip
+    return sample
+
+
 def call(
     fixture: str, *, user: str = "mmsc", password: str = PASSWORD, ip: str = "198.51.100.5"
 ) -> dict[str, Any]:
-    sample = event("api_mm7_deliver.json")
     loaded = load(fixture)
-    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
-    sample["headers"] = {"Content-Type": loaded.content_type, "Authorization": f"Basic {auth}"}
-    sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
-    sample["body"] = base64.b64encode(loaded.body).decode()
-    sample["isBase64Encoded"] = True
-    sample["requestContext"]["identity"]["sourceIp"] = ip
+    sample = mm7_request(loaded.content_type, loaded.body, user=user, password=password, ip=ip)
     response: dict[str, Any] = mm7_app.handler(sample, FakeLambdaContext())
     return response
 
@@ -131,7 +143,7 @@ def test_the_sample_read_reply_moves_the_mms_it_names_to_delivered() -> None:
 def test_an_mo_mms_is_stored_byte_for_byte_announced_and_answered(mm7_env: str) -> None:
     response = call("deliver-seed-corrected")
     assert response["statusCode"] == 200
-    assert response["multiValueHeaders"]["Content-Type"] == ["text/xml; charset=utf-8"]
+    assert response["headers"]["Content-Type"] == "text/xml; charset=utf-8"
     root = etree.fromstring(response["body"].encode())
     assert root.find(f".//{{{NS}}}DeliverRsp") is not None
     transaction = root.find(f".//{{{NS}}}TransactionID")
@@ -247,7 +259,7 @@ def test_only_the_mmsc_gets_in_and_no_password_is_logged(
     output = lambda_output()
     reasons = [r["reason"] for r in output.warnings("mm7 callback refused")]
     if http_status == 401:
-        [challenge] = response["multiValueHeaders"]["WWW-Authenticate"]
+        challenge = response["headers"]["WWW-Authenticate"]
         assert challenge.startswith("Basic realm=")
         assert reasons == ["wrong HTTP Basic credentials"]
     elif http_status == 403:
@@ -460,11 +472,7 @@ def test_the_endpoint_always_answers_soap_whatever_it_gets(
     for position, value in flips:
         if body:
             body[position % len(body)] = value
-    sample = event("api_mm7_deliver.json")
-    auth = base64.b64encode(f"mmsc:{PASSWORD}".encode()).decode()
-    sample["headers"] = {"Content-Type": loaded.content_type, "Authorization": f"Basic {auth}"}
-    sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
-    sample["body"] = base64.b64encode(bytes(body)).decode()
+    sample = mm7_request(loaded.content_type, bytes(body))
     response = mm7_app.handler(sample, FakeLambdaContext())
     assert response["statusCode"] in (200, 500)
     root = etree.fromstring(response["body"].encode())
@@ -476,13 +484,7 @@ def test_the_endpoint_always_answers_soap_whatever_it_gets(
 
 def call_body(content_type: str | None, body: bytes) -> dict[str, Any]:
     """`POST /callbacks/mm7` with a body made by the test."""
-    sample = event("api_mm7_deliver.json")
-    auth = base64.b64encode(f"mmsc:{PASSWORD}".encode()).decode()
-    sample["headers"] = {"Content-Type": content_type, "Authorization": f"Basic {auth}"}
-    sample["multiValueHeaders"] = {k: [v] for k, v in sample["headers"].items()}
-    sample["body"] = base64.b64encode(body).decode()
-    sample["isBase64Encoded"] = True
-    response: dict[str, Any] = mm7_app.handler(sample, FakeLambdaContext())
+    response: dict[str, Any] = mm7_app.handler(mm7_request(content_type, body), FakeLambdaContext())
     return response
 
 

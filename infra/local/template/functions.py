@@ -15,10 +15,21 @@ from infra.local.template.template import Resource
 logger = logging.getLogger(__name__)
 
 FUNCTION = "AWS::Serverless::Function"
-API = "AWS::Serverless::Api"
+HTTP_API = "AWS::Serverless::HttpApi"
 LAYER = "AWS::Serverless::LayerVersion"
-# SAM's name for the API it creates for Api events that name no RestApiId.
-IMPLICIT_API = "ServerlessRestApi"
+# SAM's name for the HTTP API it creates for HttpApi events that name no ApiId.
+IMPLICIT_API = "ServerlessHttpApi"
+# The stage SAM gives an HTTP API without StageName: served at the API's root.
+DEFAULT_STAGE = "$default"
+# The route that catches what no other route does.
+DEFAULT_ROUTE = "$default"
+PAYLOAD_FORMAT_VERSION = "2.0"  # the only Lambda payload format emulated
+# API Gateway's account-level throttle, for route settings that set only one of the limits.
+ACCOUNT_RATE_LIMIT = 10000.0
+ACCOUNT_BURST_LIMIT = 5000
+# OpenAPI operations of a DefinitionBody path; API Gateway's own key stands for ANY.
+ANY_METHOD_OPERATION = "x-amazon-apigateway-any-method"
+_OPERATIONS = {"get", "put", "post", "delete", "options", "head", "patch", ANY_METHOD_OPERATION}
 # Pool size for API and schedule triggers, and for SQS sources without MaximumConcurrency.
 DEFAULT_CONCURRENCY = 4
 # Lambda's defaults when the template leaves them out.
@@ -28,21 +39,52 @@ DEFAULT_SQS_BATCH_SIZE = 10
 DEFAULT_STREAM_BATCH_SIZE = 100
 
 
+def route_key(method: str, path: str) -> str:
+    """API Gateway's name for a route: "POST /callbacks/mm7", or "$default"."""
+    return DEFAULT_ROUTE if path == DEFAULT_ROUTE else f"{method.upper()} {path}"
+
+
 @dataclass(frozen=True)
-class ApiSpec:
+class Throttle:
+    """A route's limits: `burst_limit` requests at once, refilled at `rate_limit` a second."""
+
+    rate_limit: float
+    burst_limit: int
+
+
+@dataclass(frozen=True)
+class SqsSendMessage:
+    """A route API Gateway serves itself: SQS SendMessage (integrationSubtype SQS-SendMessage)
+    with its requestParameters, mapping expressions such as `$request.body` left unevaluated."""
+
+    route_key: str
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class HttpApiSpec:
     logical_id: str
     api_id: str
     stage_name: str
-    # SAM writes "image/*" as "image~1*"; these are decoded.
-    binary_media_types: tuple[str, ...]
+    default_throttle: Throttle | None  # DefaultRouteSettings
+    route_throttles: Mapping[str, Throttle]  # RouteSettings by route key, defaults filled in
+    sqs_routes: tuple[SqsSendMessage, ...]  # from DefinitionBody
+
+    def throttle(self, key: str) -> Throttle | None:
+        """The limits of the route `key` (route settings over default settings)."""
+        return self.route_throttles.get(key, self.default_throttle)
+
+    def url(self, region: str) -> str:
+        """The stage's execute-api base URL (a $default stage is served at the root)."""
+        endpoint = _api_endpoint(self.api_id, region)
+        return endpoint if self.stage_name == DEFAULT_STAGE else f"{endpoint}/{self.stage_name}"
 
 
 @dataclass(frozen=True)
-class ApiEvent:
+class HttpApiEvent:
     name: str
-    api: ApiSpec
-    path: str
-    method: str  # upper case; "ANY" matches every method
+    api: HttpApiSpec
+    route_key: str  # "GET /messages/{id}"; "ANY ..." matches every method
     authorizer: str | None  # e.g. "AWS_IAM"; not enforced locally
 
 
@@ -79,7 +121,7 @@ class StreamEvent:
     filter_patterns: tuple[Mapping[str, Any], ...]  # a record passes if any matches
 
 
-type FunctionEvent = ApiEvent | SqsEvent | ScheduleEvent | StreamEvent
+type FunctionEvent = HttpApiEvent | SqsEvent | ScheduleEvent | StreamEvent
 
 
 @dataclass(frozen=True)
@@ -101,13 +143,23 @@ class FunctionSpec:
         processed in order), plus a few for other triggers."""
         sqs = sum(e.maximum_concurrency for e in self.events if isinstance(e, SqsEvent))
         streams = sum(1 for e in self.events if isinstance(e, StreamEvent))
-        others = any(isinstance(e, ApiEvent | ScheduleEvent) for e in self.events)
+        others = any(isinstance(e, HttpApiEvent | ScheduleEvent) for e in self.events)
         return sqs + streams + (DEFAULT_CONCURRENCY if others or not self.events else 0)
 
 
 def _api_id(logical_id: str) -> str:
     # A stable stand-in for API Gateway's random 10-character id.
     return hashlib.sha256(logical_id.encode()).hexdigest()[:10]
+
+
+def _api_endpoint(api_id: str, region: str) -> str:
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com"
+
+
+def _stage_name(properties: Mapping[str, Any], resolver: Resolver, where: str) -> str:
+    return as_text(
+        resolver.resolve(properties.get("StageName", DEFAULT_STAGE), f"{where}.StageName")
+    )
 
 
 def code_resources(
@@ -125,47 +177,94 @@ def code_resources(
         elif resource.type == LAYER:
             arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:layer:{stack_name}-{where}:1"
             physical[where] = Physical(arn)
-        elif resource.type == API:
-            stage = resolver.resolve(resource.properties.get("StageName", "Prod"), where)
+        elif resource.type == HTTP_API:
+            api_id = _api_id(where)
             # Stage: SAM's `Api.Stage` reference (the stage's name), as `${Api.Stage}` in a Sub.
-            attributes = {"RootResourceId": _api_id(where)[:6], "Stage": as_text(stage)}
-            physical[where] = Physical(_api_id(where), attributes)
+            attributes = {
+                "ApiEndpoint": _api_endpoint(api_id, region),
+                "Stage": _stage_name(resource.properties, resolver, where),
+            }
+            physical[where] = Physical(api_id, attributes)
     return physical
 
 
 def read_apis(
     resources: Iterable[Resource], resolver: Resolver, implicit_defaults: Mapping[str, Any]
-) -> dict[str, ApiSpec]:
-    """Every AWS::Serverless::Api, plus SAM's implicit API (stage Prod, Globals.Api applied)."""
-    apis = {
-        IMPLICIT_API: _api_spec(IMPLICIT_API, {"StageName": "Prod", **implicit_defaults}, resolver)
-    }
+) -> dict[str, HttpApiSpec]:
+    """Every AWS::Serverless::HttpApi, plus SAM's implicit one (Globals.HttpApi applied)."""
+    apis = {IMPLICIT_API: _api_spec(IMPLICIT_API, implicit_defaults, resolver)}
     for resource in resources:
-        if resource.type == API:
+        if resource.type == HTTP_API:
             apis[resource.logical_id] = _api_spec(
                 resource.logical_id, resource.properties, resolver
             )
     return apis
 
 
-def _api_spec(logical_id: str, properties: Mapping[str, Any], resolver: Resolver) -> ApiSpec:
-    stage = resolver.resolve(properties.get("StageName", "Prod"), f"{logical_id}.StageName")
-    types = resolver.resolve(
-        properties.get("BinaryMediaTypes", []), f"{logical_id}.BinaryMediaTypes"
+def _api_spec(logical_id: str, properties: Mapping[str, Any], resolver: Resolver) -> HttpApiSpec:
+    where = logical_id
+    defaults = resolver.resolve(
+        properties.get("DefaultRouteSettings", {}), f"{where}.DefaultRouteSettings"
     )
-    return ApiSpec(
+    per_route = resolver.resolve(properties.get("RouteSettings", {}), f"{where}.RouteSettings")
+    # A route's settings replace the defaults key by key, as a stage's route settings do.
+    route_throttles = {
+        str(key): throttle
+        for key, settings in per_route.items()
+        if (throttle := _throttle({**defaults, **settings})) is not None
+    }
+    return HttpApiSpec(
         logical_id=logical_id,
         api_id=_api_id(logical_id),
-        stage_name=as_text(stage),
-        binary_media_types=tuple(as_text(t).replace("~1", "/") for t in types),
+        stage_name=_stage_name(properties, resolver, where),
+        default_throttle=_throttle(defaults),
+        route_throttles=route_throttles,
+        sqs_routes=_sqs_routes(properties.get("DefinitionBody"), resolver, where),
     )
+
+
+def _throttle(settings: Mapping[str, Any]) -> Throttle | None:
+    if "ThrottlingRateLimit" not in settings and "ThrottlingBurstLimit" not in settings:
+        return None
+    return Throttle(
+        rate_limit=float(as_text(settings.get("ThrottlingRateLimit", ACCOUNT_RATE_LIMIT))),
+        burst_limit=int(as_text(settings.get("ThrottlingBurstLimit", ACCOUNT_BURST_LIMIT))),
+    )
+
+
+def _sqs_routes(body: object, resolver: Resolver, where: str) -> tuple[SqsSendMessage, ...]:
+    """The DefinitionBody's SQS-SendMessage routes. Operations without an integration get
+    theirs from function events (SAM merges those in); any other integration is skipped."""
+    paths: Mapping[str, Any] = (body.get("paths") or {}) if isinstance(body, Mapping) else {}
+    routes = []
+    for path, operations in paths.items():
+        for operation, spec in operations.items():
+            if operation not in _OPERATIONS:  # e.g. the path's parameters
+                continue
+            integration = spec.get("x-amazon-apigateway-integration")
+            if integration is None:
+                continue
+            method = "ANY" if operation == ANY_METHOD_OPERATION else operation
+            key = route_key(method, str(path))
+            if integration.get("integrationSubtype") != "SQS-SendMessage":
+                logger.warning(
+                    "route integration not emulated locally, skipped: api=%s route=%s", where, key
+                )
+                continue
+            parameters = resolver.resolve(
+                integration.get("requestParameters", {}), f"{where}.DefinitionBody {key}"
+            )
+            routes.append(
+                SqsSendMessage(key, {name: as_text(value) for name, value in parameters.items()})
+            )
+    return tuple(routes)
 
 
 def read_functions(
     resources: Iterable[Resource],
     resolver: Resolver,
     physical: Mapping[str, Physical],
-    apis: Mapping[str, ApiSpec],
+    apis: Mapping[str, HttpApiSpec],
     base_dir: Path,
 ) -> list[FunctionSpec]:
     """Every AWS::Serverless::Function with its properties resolved."""
@@ -199,7 +298,7 @@ class _FunctionReader:
     def __init__(
         self,
         resolver: Resolver,
-        apis: Mapping[str, ApiSpec],
+        apis: Mapping[str, HttpApiSpec],
         layer_dirs: Mapping[str, Path],
         base_dir: Path,
     ) -> None:
@@ -258,8 +357,8 @@ class _FunctionReader:
     def _event(self, where: str, name: str, definition: Mapping[str, Any]) -> FunctionEvent | None:
         kind = definition.get("Type")
         properties: Mapping[str, Any] = definition.get("Properties") or {}
-        if kind == "Api":
-            return self._api_event(where, name, properties)
+        if kind == "HttpApi":
+            return self._http_api_event(where, name, properties)
         if kind == "SQS":
             return self._sqs_event(where, name, properties)
         if kind in ("Schedule", "ScheduleV2"):
@@ -269,18 +368,28 @@ class _FunctionReader:
         logger.warning("event type not emulated locally, skipped: event=%s type=%s", where, kind)
         return None
 
-    def _api_event(self, where: str, name: str, properties: Mapping[str, Any]) -> ApiEvent:
-        api_ref = properties.get("RestApiId", {"Ref": IMPLICIT_API})
+    def _http_api_event(self, where: str, name: str, properties: Mapping[str, Any]) -> HttpApiEvent:
+        api_ref = properties.get("ApiId", {"Ref": IMPLICIT_API})
         api = self._apis.get(api_ref.get("Ref", "") if isinstance(api_ref, Mapping) else "")
         if api is None:
-            raise TemplateError(f"{where}.RestApiId: expected a Ref to an AWS::Serverless::Api")
+            raise TemplateError(f"{where}.ApiId: expected a Ref to an AWS::Serverless::HttpApi")
+        version = as_text(
+            self._value(properties, "PayloadFormatVersion", where, PAYLOAD_FORMAT_VERSION)
+        )
+        if version != PAYLOAD_FORMAT_VERSION:
+            raise TemplateError(
+                f"{where}.PayloadFormatVersion: only {PAYLOAD_FORMAT_VERSION} is emulated locally"
+            )
+        path = self._value(properties, "Path", where, None)
+        method = self._value(properties, "Method", where, None)
+        if (path is None) != (method is None):
+            raise TemplateError(f"{where}: Path and Method go together (neither: $default)")
         auth = self._resolver.resolve(properties.get("Auth", {}), f"{where}.Auth")
         authorizer = auth.get("Authorizer")
-        return ApiEvent(
+        return HttpApiEvent(
             name=name,
             api=api,
-            path=as_text(self._value(properties, "Path", where, "")),
-            method=as_text(self._value(properties, "Method", where, "")).upper(),
+            route_key=DEFAULT_ROUTE if path is None else route_key(as_text(method), as_text(path)),
             authorizer=None if authorizer in (None, "NONE") else as_text(authorizer),
         )
 

@@ -1,26 +1,30 @@
-"""API Gateway REST proxy integration shapes: the v1 event a function receives, and the
-HTTP response API Gateway makes of what the function returns."""
+"""API Gateway HTTP API shapes: a request once its route is chosen, the payload format 2.0
+event a Lambda integration receives, the response API Gateway makes of the function's result,
+and API Gateway's own error responses."""
 
 import base64
 import binascii
-import fnmatch
-import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from werkzeug.wrappers import Request
-
 from infra.local.aws import ACCOUNT_ID
-from infra.local.template.functions import ApiEvent
+from infra.local.template.functions import DEFAULT_STAGE, HttpApiSpec
 
 logger = logging.getLogger(__name__)
 
-# API Gateway's payload limit, and its responses when a request cannot reach the function.
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 10 * 1024 * 1024  # an HTTP API's payload limit
+REQUEST_ID_HEADER = "apigw-requestid"
+# Request bodies a Lambda integration gets as text: text/* and these. Any other body (no
+# Content-Type, application/x-www-form-urlencoded, +json and +xml types included) comes
+# base64-encoded. HTTP APIs have no binaryMediaTypes and AWS's docs list no types; this is
+# the split observed on AWS (ministackorg/ministack#766 tested it there). Where unsure, base64
+# is the safe side: a handler ignoring isBase64Encoded fails here as it could on AWS.
+TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 
 
 @dataclass(frozen=True)
@@ -30,147 +34,170 @@ class HttpResponse:
     body: bytes
 
 
-def gateway_error(status: int, message: str, error_type: str, request_id: str) -> HttpResponse:
-    """API Gateway's own error response, e.g. 403 Missing Authentication Token."""
-    headers = [
-        ("Content-Type", "application/json"),
-        ("x-amzn-RequestId", request_id),
-        ("x-amzn-ErrorType", error_type),
-    ]
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request as API Gateway holds it once it chose the route."""
+
+    api: HttpApiSpec
+    route_key: str
+    method: str
+    path: str  # as routes match it: without the stage
+    raw_query: str
+    query: Mapping[str, Sequence[str]]
+    headers: Sequence[tuple[str, str]]  # as received (names' case, repeats), forwarding added
+    body: bytes
+    path_parameters: Mapping[str, str]
+    source_ip: str
+    host: str
+    protocol: str
+    request_id: str
+    received_at: datetime
+
+    def header(self, name: str) -> str | None:
+        """A header's values joined with commas, as API Gateway joins repeated headers."""
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return ",".join(values) if values else None
+
+    @property
+    def raw_path(self) -> str:
+        """The path with the stage's name in front, as on AWS (not for a $default stage)."""
+        stage = self.api.stage_name
+        return self.path if stage == DEFAULT_STAGE else f"/{stage}{self.path}"
+
+    @property
+    def time(self) -> str:
+        return self.received_at.strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+    @property
+    def time_epoch(self) -> int:
+        return int(self.received_at.timestamp() * 1000)
+
+
+def new_request_id() -> str:
+    # Shaped as an HTTP API's ("JKJaXmPLvHcESHA="): 11 random bytes in base64.
+    return base64.b64encode(secrets.token_bytes(11)).decode("ascii")
+
+
+def with_forwarding(
+    headers: Iterable[tuple[str, str]], source_ip: str, scheme: str, port: str
+) -> list[tuple[str, str]]:
+    """The request's headers plus those API Gateway sets before the integration, as a load
+    balancer does."""
+    headers = list(headers)
+    forwarded_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
+    added = {
+        "x-forwarded-for": ", ".join([*forwarded_for, source_ip]),
+        "x-forwarded-port": port,
+        "x-forwarded-proto": scheme,
+    }
+    return [(name, value) for name, value in headers if name.lower() not in added] + list(
+        added.items()
+    )
+
+
+def gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
+    """API Gateway's own answer, e.g. 404 {"message":"Not Found"}."""
+    headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, request_id)]
     return HttpResponse(status, headers, json.dumps({"message": message}).encode())
 
 
-def is_binary(content_type: str | None, binary_media_types: Iterable[str]) -> bool:
-    """Whether API Gateway base64-encodes a body of this type (patterns like image/*)."""
-    if not content_type:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return any(fnmatch.fnmatchcase(media_type, pattern.lower()) for pattern in binary_media_types)
+def is_text(content_type: str | None) -> bool:
+    """Whether a Lambda integration gets a body of this type as text (else base64)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type.startswith("text/") or media_type in TEXT_MEDIA_TYPES
 
 
-def _single_and_multi(
-    pairs: Mapping[str, list[str]],
-) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
-    # API Gateway keeps the last value in the single-value map, and null for none at all.
-    if not pairs:
-        return None, None
-    return {key: values[-1] for key, values in pairs.items()}, dict(pairs)
-
-
-def proxy_event(
-    request: Request,
-    *,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-    route: ApiEvent,
-    path_parameters: Mapping[str, str],
-    request_id: str,
-    received_at: datetime,
-) -> dict[str, Any]:
-    """The REST API (payload v1) proxy event for `request` matched to `route`."""
-    source_ip = request.remote_addr or ""
-    forwarded_for = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-    # API Gateway sets these before the integration, like a load balancer.
-    added = {
-        "X-Forwarded-For": ", ".join([*forwarded_for, source_ip]),
-        "X-Forwarded-Proto": request.scheme,
-        "X-Forwarded-Port": str(request.server[1] if request.server else ""),
-    }
-    header_values: dict[str, list[str]] = {}
-    for name, value in headers:
-        if name.lower() not in {key.lower() for key in added}:
-            header_values.setdefault(name, []).append(value)
-    for name, value in added.items():
-        header_values[name] = [value]
-    single_headers, multi_headers = _single_and_multi(header_values)
-    query, multi_query = _single_and_multi({key: request.args.getlist(key) for key in request.args})
-    binary = is_binary(request.content_type, route.api.binary_media_types)
-    if not body:
-        event_body = None
-    elif binary:
-        event_body = base64.b64encode(body).decode("ascii")
-    else:
-        event_body = body.decode("utf-8", errors="replace")
-    stage = route.api.stage_name
-    return {
-        "resource": route.path,
-        "path": request.path,
-        "httpMethod": request.method,
-        "headers": single_headers,
-        "multiValueHeaders": multi_headers,
-        "queryStringParameters": query,
-        "multiValueQueryStringParameters": multi_query,
-        "pathParameters": dict(path_parameters) or None,
-        "stageVariables": None,
+def lambda_event(request: ApiRequest) -> dict[str, Any]:
+    """The payload format 2.0 event for `request`. As on AWS, what the request lacks (cookies,
+    query, path parameters, body) is left out, not null."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for raw_name, value in request.headers:
+        name = raw_name.lower()
+        if name == "cookie":  # format 2.0 moves the cookies out of the headers
+            cookies += [cookie.strip() for cookie in value.split(";") if cookie.strip()]
+        else:
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": request.route_key,
+        "rawPath": request.raw_path,
+        "rawQueryString": request.raw_query,
+        "headers": headers,
         "requestContext": {
-            "resourceId": hashlib.sha256(route.path.encode()).hexdigest()[:6],
-            "resourcePath": route.path,
-            "httpMethod": request.method,
-            "extendedRequestId": request_id,
-            "requestTime": received_at.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{stage}{request.path}",
             "accountId": ACCOUNT_ID,
-            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            "stage": stage,
-            "domainPrefix": request.host.split(".", 1)[0],
-            "requestTimeEpoch": int(received_at.timestamp() * 1000),
-            "requestId": request_id,
-            # Signed (AWS_IAM) callers would be named here on AWS; locally nobody signs.
-            "identity": {
-                "cognitoIdentityPoolId": None,
-                "accountId": None,
-                "cognitoIdentityId": None,
-                "caller": None,
-                "sourceIp": source_ip,
-                "principalOrgId": None,
-                "accessKey": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-                "userArn": None,
-                "userAgent": request.user_agent.string or None,
-                "user": None,
-            },
+            "apiId": request.api.api_id,
             "domainName": request.host,
-            "apiId": route.api.api_id,
+            "domainPrefix": request.host.split(".", 1)[0],
+            # Signed (AWS_IAM) callers would be in authorizer.iam on AWS; locally nobody signs.
+            "http": {
+                "method": request.method,
+                "path": request.raw_path,
+                "protocol": request.protocol,
+                "sourceIp": request.source_ip,
+                "userAgent": request.header("user-agent") or "",
+            },
+            "requestId": request.request_id,
+            "routeKey": request.route_key,
+            "stage": request.api.stage_name,
+            "time": request.time,
+            "timeEpoch": request.time_epoch,
         },
-        "body": event_body,
-        "isBase64Encoded": binary and event_body is not None,
+        "isBase64Encoded": False,
     }
+    if cookies:
+        event["cookies"] = cookies
+    if request.query:
+        event["queryStringParameters"] = {
+            key: ",".join(values) for key, values in request.query.items()
+        }
+    if request.path_parameters:
+        event["pathParameters"] = dict(request.path_parameters)
+    if request.body:
+        if is_text(request.header("content-type")):
+            event["body"] = request.body.decode("utf-8", errors="replace")
+        else:
+            event["body"] = base64.b64encode(request.body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
 
 
-def http_response(result: object, request_id: str) -> HttpResponse:
-    """The HTTP response API Gateway makes of a proxy integration's result."""
+def lambda_response(result: object, request_id: str) -> HttpResponse:
+    """The HTTP response API Gateway makes of a Lambda integration's result (format 2.0)."""
     try:
-        return _http_response(result, request_id)
+        return _lambda_response(result, request_id)
     except (KeyError, TypeError, ValueError, binascii.Error) as error:
-        # API Gateway answers a malformed proxy response with a 502, as for a failed invocation.
-        logger.warning("malformed Lambda proxy response: request_id=%s error=%r", request_id, error)
-        return gateway_error(
-            502, "Internal server error", "InternalServerErrorException", request_id
-        )
+        # An HTTP API answers a malformed response with 500, as for a failed invocation.
+        logger.warning("malformed Lambda response: request_id=%s error=%r", request_id, error)
+        return gateway_error(500, "Internal Server Error", request_id)
 
 
-def _http_response(result: object, request_id: str) -> HttpResponse:
-    if not isinstance(result, Mapping):
-        raise TypeError(f"expected an object, got {type(result).__name__}")
-    status = int(result["statusCode"])
-    headers: list[tuple[str, str]] = [
-        (str(name), str(value))
-        for name, values in (result.get("multiValueHeaders") or {}).items()
-        for value in values
-    ]
-    named = {name.lower() for name, _ in headers}
-    headers += [
-        (str(name), str(value))
-        for name, value in (result.get("headers") or {}).items()
-        if name.lower() not in named
-    ]
+def _lambda_response(result: object, request_id: str) -> HttpResponse:
+    if not (isinstance(result, Mapping) and "statusCode" in result):
+        # Without a statusCode, any JSON value is the body of a 200 (a string as it is).
+        body = result if isinstance(result, str) else json.dumps(result)
+        headers = [("Content-Type", "application/json"), (REQUEST_ID_HEADER, request_id)]
+        return HttpResponse(200, headers, body.encode())
+    status = result["statusCode"]
+    if (
+        isinstance(status, bool)
+        or not isinstance(status, int | str)
+        or not 100 <= int(status) < 600
+    ):
+        raise ValueError(f"statusCode must be an HTTP status, got {status!r}")
+    given = result.get("headers") or {}
+    cookies = result.get("cookies") or []
+    if not isinstance(given, Mapping) or not isinstance(cookies, list):
+        raise TypeError("headers must be an object and cookies a list")
+    headers = [(str(name), str(value)) for name, value in given.items()]
+    headers += [("Set-Cookie", str(cookie)) for cookie in cookies]
     if "content-type" not in {name.lower() for name, _ in headers}:
         headers.append(("Content-Type", "application/json"))  # API Gateway's default
-    headers.append(("x-amzn-RequestId", request_id))
+    headers.append((REQUEST_ID_HEADER, request_id))
     body = result.get("body") or ""
     if not isinstance(body, str):
         raise TypeError(f"body must be a string, got {type(body).__name__}")
     if result.get("isBase64Encoded"):
-        return HttpResponse(status, headers, base64.b64decode(body, validate=True))
-    return HttpResponse(status, headers, body.encode())
+        # HTTP APIs decode whatever the request's Accept header says.
+        return HttpResponse(int(status), headers, base64.b64decode(body, validate=True))
+    return HttpResponse(int(status), headers, body.encode())

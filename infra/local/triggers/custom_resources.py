@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.aws import ACCOUNT_ID
 from infra.local.runtime.runtime import Invocation
-from infra.local.template.functions import ApiEvent, FunctionSpec
+from infra.local.template.functions import FunctionSpec, HttpApiSpec
 from infra.local.template.intrinsics import Physical, Resolver, TemplateError, as_text
 from infra.local.template.template import Resource
 from infra.simulators._http import ThreadedServer
@@ -48,16 +48,9 @@ class CustomResource:
     properties: Mapping[str, Any]  # resolved, ServiceToken included, as CloudFormation sends
 
 
-def api_urls(functions: Iterable[FunctionSpec], region: str, front_url: str) -> dict[str, str]:
-    """Each routed API's execute-api base URL -> the local API front's."""
-    return {
-        f"https://{event.api.api_id}.execute-api.{region}.amazonaws.com/{event.api.stage_name}": (
-            front_url
-        )
-        for function in functions
-        for event in function.events
-        if isinstance(event, ApiEvent)
-    }
+def api_urls(apis: Iterable[HttpApiSpec], region: str, front_url: str) -> dict[str, str]:
+    """Each API's execute-api base URL -> the local API front's."""
+    return {api.url(region): front_url for api in apis}
 
 
 def read_custom_resources(

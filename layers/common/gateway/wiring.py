@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gateway.core.intake import Intake
     from gateway.core.pacing import ArrivalPacer
     from gateway.core.sending import Channel, Sender
+    from gateway.core.submission import Submissions
     from gateway.mms.callbacks import Mm7Callbacks
     from gateway.mms.channel import Mm7Channel
     from gateway.orange.balance import BalanceSnapshots
@@ -171,6 +172,13 @@ def intake() -> Intake:
         canceller=canceller(),
         sms_number_types=sender_config().sms_number_types,
     )
+
+
+def submissions() -> Submissions:
+    from gateway.aws.clients import AWS_FAILURES
+    from gateway.core.submission import Submissions
+
+    return Submissions(admit=sender().admit, intake=intake(), storage_failures=AWS_FAILURES)
 
 
 def dispatch_lease(lane: str) -> LeaseLock:

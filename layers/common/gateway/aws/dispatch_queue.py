@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from gateway.aws import clients
 from gateway.aws.dynamo import TableStore, to_item, written
 from gateway.aws.locks import LeaseLock
+from gateway.core.intake import Wakes
 from gateway.core.model import utc_text
+from gateway.observability import logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -54,6 +56,17 @@ class DispatchQueue(TableStore):
             answer = clients.sqs().send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             if failed := answer.get("Failed"):
                 raise WakeupNotSent(f"{len(failed)} wake-up(s) refused: {failed[0].get('Code')}")
+
+    def wake_all(self, wakes: Wakes) -> None:
+        """Wake a batch's lanes. A wake-up lost (the queue failing) is logged and counted: the
+        lanes' minute tick finds their messages all the same."""
+        try:
+            self.wake(sorted(wakes.now))
+            for lane, due_at in wakes.later.items():
+                self.wake_at(lane, due_at)
+        except clients.AWS_FAILURES as exc:
+            logger.warning("lanes not woken", lanes=sorted(wakes.now), error=type(exc).__name__)
+            metrics.add_metric(name="WakeupsLost", unit="Count", value=1)
 
     def wake_at(self, lane: str, at: str) -> None:
         now = datetime.now(UTC)

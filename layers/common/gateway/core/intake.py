@@ -14,7 +14,7 @@ crash between the two writes leaves nothing behind.
 """
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from gateway.core.cancelling import CAMPAIGN_REASON, Canceller
 from gateway.core.lifecycle import StatusUpdate
@@ -48,6 +48,23 @@ class Queued:
     due_at: str | None = None  # or, for a message due later, when
 
 
+@dataclass
+class Wakes:
+    """The lanes a batch of intakes put messages in: each woken once, after the batch
+    (`gateway.aws.dispatch_queue.DispatchQueue.wake_all`)."""
+
+    now: set[str] = field(default_factory=set)
+    later: dict[str, str] = field(default_factory=dict)  # lane -> its earliest due time
+
+    def add(self, queued: Queued) -> None:
+        if queued.lane is None:
+            return
+        if queued.due_at is None:
+            self.now.add(queued.lane)
+        else:
+            self.later[queued.lane] = min(queued.due_at, self.later.get(queued.lane, "~"))
+
+
 class Intake:
     def __init__(
         self,
@@ -65,7 +82,7 @@ class Intake:
     def receive(self, delivery: Delivery, admission: Admission) -> Queued:
         # Thread-local: log lines of this request carry its id.
         logger.thread_safe_append_keys(correlation_id=admission.message_id)
-        admission = self._number_checked(admission)
+        admission = self.check(admission)
         if admission.invalid is not None or admission.prepared is None:
             return Queued(self._refuse(admission))
         prepared = admission.prepared
@@ -102,7 +119,7 @@ class Intake:
         logger.info("message queued", lane=prepared.lane, priority=message.priority)
         return Queued(result, prepared.lane)
 
-    def _number_checked(self, admission: Admission) -> Admission:
+    def check(self, admission: Admission) -> Admission:
         """The admission, or, for an SMS to a number of a type not sent to, why not."""
         request = admission.request
         if admission.prepared is None or not isinstance(request, SmsRequest):

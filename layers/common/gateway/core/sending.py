@@ -57,11 +57,12 @@ class Result(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One SQS delivery of a send request."""
+    """One delivery of a send request: an SQS message, or one request of a `POST /messages`
+    (`queue_message_id` then the API's request id)."""
 
     body: str
     queue_message_id: str
-    queued_at: str  # when the request was first queued (SQS's SentTimestamp)
+    queued_at: str  # when the request was first queued (SQS's SentTimestamp, the HTTP arrival)
 
     @property
     def fallback_id(self) -> str:
