@@ -1,12 +1,15 @@
 """The local stack as the benchmarks and the reliability run drive it: started in a temporary
 directory under a unique name, fed SMS through the send queue, watched through the Orange
-simulator, the queues and the status API."""
+simulator, the queues and the status API; for the reliability run also fed raw bodies,
+watched through its pollers' and runtime's logs, and given kill points."""
 
+import json
+import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +17,14 @@ from tempfile import TemporaryDirectory
 from types import TracebackType
 from typing import Any, Self
 
+from botocore.exceptions import ClientError
+
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
+from infra.local.runtime import runtime as local_runtime
+from infra.local.runtime.runtime import FunctionRuntime
 from infra.local.stack import LocalStack, LocalStackOptions
+from infra.local.triggers import sqs as sqs_triggers
 from infra.simulators.orange import NetworkDelay, OrangeSimulator
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
@@ -201,3 +209,156 @@ class TokenExpirer:
             if self._simulator.stats()["sends"] - start >= self._every * (self.expiries + 1):
                 self._simulator.expire_tokens()
                 self.expiries += 1
+
+
+def queue_bodies(stack: LocalStack, bodies: Sequence[str]) -> list[str]:
+    """Put raw bodies on the send queue, ten per SendMessageBatch and in order, so that what
+    is put together is received together; the SQS message id of each."""
+    sqs = stack.clients.sqs()
+    message_ids: list[str] = []
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start : start + 10]
+        answer = sqs.send_message_batch(
+            QueueUrl=stack.endpoints["send_queue_url"],
+            Entries=[{"Id": str(n), "MessageBody": body} for n, body in enumerate(chunk)],
+        )
+        if answer.get("Failed"):
+            raise RuntimeError(f"the send queue refused bodies: {answer['Failed']}")
+        by_entry = {int(entry["Id"]): entry["MessageId"] for entry in answer["Successful"]}
+        message_ids += [by_entry[n] for n in range(len(chunk))]
+    return message_ids
+
+
+def _runtime(stack: LocalStack) -> FunctionRuntime:
+    # LocalStack has no kill-point methods of its own (infra/local/stack.py): reach its runtime.
+    return stack._require_runtime()
+
+
+def arm_kill_point(stack: LocalStack, function_id: str, target: str | None, times: int) -> None:
+    """The function's next invocations are killed at `target` (see
+    `FunctionRuntime.arm_kill_point`), `times` times in all; None disarms."""
+    _runtime(stack).arm_kill_point(function_id, target, times)
+
+
+def killed_at_kill_point(stack: LocalStack, function_id: str) -> list[Any]:
+    """The events of the function's invocations its kill point ended, oldest first."""
+    return _runtime(stack).killed_at_kill_point(function_id)
+
+
+def release_lease(stack: LocalStack, name: str) -> bool:
+    """Delete the lease lock `name` (`gateway.aws.locks.LeaseLock`) as its holder would have,
+    if the holder read now still holds it: for a holder known dead, its lease run out at once.
+    True when it was released."""
+    dynamodb = stack.clients.dynamodb()
+    table = stack.endpoints["table_name"]
+    key = {"pk": {"S": f"LOCK#{name}"}, "sk": {"S": "LOCK"}}
+    owner = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
+    if "owner" not in owner:
+        return False
+    try:
+        dynamodb.delete_item(
+            TableName=table,
+            Key=key,
+            ConditionExpression="#owner = :dead",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":dead": owner["owner"]},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def message_items(stack: LocalStack) -> dict[str, dict[str, Any]]:
+    """Every message item of the stack's table by message id (a scan: for checks after a run)."""
+    dynamodb = stack.clients.dynamodb()
+    items: dict[str, dict[str, Any]] = {}
+    request: dict[str, Any] = {
+        "TableName": stack.endpoints["table_name"],
+        "FilterExpression": "sk = :message",
+        "ExpressionAttributeValues": {":message": {"S": "MSG"}},
+    }
+    while True:
+        page = dynamodb.scan(**request)
+        for item in page.get("Items", []):
+            items[item["pk"]["S"].removeprefix("MSG#")] = item
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass
+class Invocations:
+    """One function's invocations as the local stack's SQS pollers and runtime log them."""
+
+    batches: int = 0  # SQS batches it was invoked with
+    records: int = 0
+    failed_records: int = 0  # left on the queue for another delivery (partial failures)
+    failed_batches: int = 0  # batches with any record left
+    failed_invocations: int = 0  # invocations that failed whole (error, killed, timed out)
+
+
+class InvocationWatch(logging.Handler):
+    """Counts a function's SQS batches and failed invocations from the local stack's own log
+    records (its pollers and runtime run in this process) while it is entered."""
+
+    _LOGGERS = (sqs_triggers.logger, local_runtime.logger)
+
+    def __init__(self, function_id: str) -> None:
+        super().__init__(logging.INFO)
+        self.function_id = function_id
+        self.counts = Invocations()
+        self._levels: list[int] = []
+
+    def __enter__(self) -> Self:
+        for logger in self._LOGGERS:
+            self._levels.append(logger.level)
+            if not logger.isEnabledFor(logging.INFO):
+                logger.setLevel(logging.INFO)
+            logger.addHandler(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for logger, level in zip(self._LOGGERS, self._levels, strict=True):
+            logger.removeHandler(self)
+            logger.setLevel(level)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not args or args[0] != self.function_id:
+            return
+        # `handle` holds the handler's lock around `emit`: the pollers' threads count in turn.
+        message = str(record.msg)
+        if message.startswith("sqs batch processed") and len(args) == 4:
+            failed = int(str(args[3]))
+            self.counts.batches += 1
+            self.counts.records += int(str(args[2]))
+            self.counts.failed_records += failed
+            if failed:
+                self.counts.failed_batches += 1
+        elif message.startswith("invocation failed"):
+            self.counts.failed_invocations += 1
+
+
+def logged(stack: LocalStack, message: str, function_id: str | None = None) -> list[dict[str, Any]]:
+    """The JSON log entries (powertools') with this message that the stack's functions wrote,
+    or one function only."""
+    pattern = f"{function_id}.log" if function_id else "*.log"
+    entries = []
+    for log in sorted(stack.logs_dir.glob(pattern)):
+        for line in log.read_text(errors="replace").splitlines():
+            if not line.startswith("{") or message not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("message") == message:
+                entries.append(entry)
+    return entries

@@ -3,13 +3,15 @@ one-second window (refusals not counted), through a network drawn as the simulat
 (`NetworkDelay`), in simulated time. It runs the gateway's own `ArrivalPacer`, the rate slots
 alone, and an oracle that knows when every request it sent arrives: what no sender seeing only
 its own sends and answers can beat. The local stack measures the gateway; this model gives the
-bound to read that measure against, for the same network."""
+bound to read that measure against, for the same network. Requests cost one unit each, or, for
+an account billed per segment fed 1- and 2-part SMS, one or two: the carrier then counts units
+(segments) in its window."""
 
 import heapq
 import random
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,23 +55,49 @@ class SimClock:
 
 
 class WindowCarrier:
-    """At most `cap` accepted arrivals in any `window` seconds; a refusal is not counted."""
+    """At most `cap` units accepted in any `window` seconds, counted at arrival (a request of
+    more goes alone in its window, as the simulator has it); a refusal is not counted."""
 
     def __init__(self, cap: int, window: float = WINDOW_SECONDS) -> None:
         self.cap = cap
         self.window = window
-        self._accepted: deque[float] = deque()
-        self.accepted = self.refused = 0
+        self._accepted: deque[tuple[float, int]] = deque()
+        self.accepted = self.refused = self.units = 0
 
-    def arrive(self, at: float) -> bool:
-        while self._accepted and self._accepted[0] <= at - self.window:
+    def arrive(self, at: float, cost: int = 1) -> bool:
+        while self._accepted and self._accepted[0][0] <= at - self.window:
             self._accepted.popleft()
-        if len(self._accepted) >= self.cap:
+        used = sum(units for _, units in self._accepted)
+        if used and used + cost > self.cap:
             self.refused += 1
             return False
-        self._accepted.append(at)
+        self._accepted.append((at, cost))
         self.accepted += 1
+        self.units += cost
         return True
+
+
+class SlotSpacing:
+    """The rate limiter's rule (`gateway.aws.ratelimit`) in this model's continuous time: a
+    request's slot is one slot after the previous one's (or now, if later), and any `span`
+    slots' length carries at most `span` units."""
+
+    def __init__(self, span: int, slot: float) -> None:
+        self._span = span
+        self._slot = slot
+        self._taken: deque[tuple[float, int]] = deque(maxlen=span)  # (slot, units), newest last
+
+    def take(self, cost: int, now: float) -> float:
+        """The slot of a request of `cost` units asking at `now`; taken."""
+        at = now if not self._taken else max(now, self._taken[-1][0] + self._slot)
+        room = self._span - min(cost, self._span)
+        for slot_at, units in reversed(self._taken):
+            room -= units
+            if room < 0:  # the window ending at this request must have left this one out
+                at = max(at, slot_at + self._span * self._slot)
+                break
+        self._taken.append((at, cost))
+        return at
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +108,11 @@ class ModelRun:
     refused: int
     seconds: float
     cap: int
+    units: int  # accepted units: the accepted requests' costs
 
     @property
     def ratio_to_cap(self) -> float:
-        return self.accepted / self.seconds / self.cap
+        return self.units / self.seconds / self.cap
 
     @property
     def refused_share(self) -> float:
@@ -98,45 +127,63 @@ def simulate(
     cap: int = 5,
     margin: float = 0.04,
     seed: int = 7,
+    two_part_share: float = 0.0,
 ) -> ModelRun:
-    """`sends` requests of one unit, back to back from a backlog: every one waits for its slot
-    (`margin` over 1/cap), then, per `policy`, for nothing more (`slots`), the pacer
-    (`answers`), or until its arrival cannot be refused (`oracle`, which knows every arrival
-    and the shortest trip)."""
+    """`sends` requests back to back from a backlog, a `two_part_share` of them (shuffled in)
+    costing two units: every one waits for its slot (`margin` over 1/cap), then, per `policy`,
+    for nothing more (`slots`), the pacer (`answers`), or until its arrival cannot be refused
+    (`oracle`, which knows every arrival and the shortest trip)."""
     clock = SimClock()
     rng = random.Random(seed)  # noqa: S311 - reproducible delays, not security  # nosec B311
     carrier = WindowCarrier(cap)
     pacer = ArrivalPacer(cap, clock=clock, wait=clock.wait)
-    arrivals: list[float] = []  # what the oracle knows
+    slots = SlotSpacing(cap, (1 + margin) / cap)
+    arrivals: list[tuple[float, int]] = []  # what the oracle knows
     shortest_trip = max(network.mean_ms - network.jitter_ms, 0.0) / 1000
 
     def trip() -> float:
         return network.draw(rng)[0] / 1000
 
-    def send(sent: Sent | None) -> None:
+    def send(sent: Sent | None, cost: int) -> None:
         arrived = clock.now + trip()
-        arrivals.append(arrived)
+        arrivals.append((arrived, cost))
 
         def arrive() -> None:
-            counted = carrier.arrive(arrived)
+            counted = carrier.arrive(arrived, cost)
             if sent is not None:
                 answer = arrived + HANDLING_SECONDS + trip()
                 clock.at(answer, lambda: pacer.answered(sent, counted=counted))
 
         clock.at(arrived, arrive)
 
-    slot = (1 + margin) / cap
-    next_slot = 0.0
-    for _ in range(sends):
-        clock.run_until(next_slot)
+    for cost in request_costs(sends, two_part_share, seed):
+        clock.run_until(slots.take(cost, clock.now))
         if policy == "answers":
-            send(pacer.go())
+            send(pacer.go(cost), cost)
         else:
-            if policy == "oracle" and len(arrivals) >= cap:
-                latest = sorted(arrivals[-4 * cap :])[-cap]
-                clock.run_until(latest + WINDOW_SECONDS - shortest_trip)
-            send(None)
-        next_slot = max(next_slot + slot, clock.now)
+            if policy == "oracle":
+                clock.run_until(_room_at(arrivals[-4 * cap :], cost, cap) - shortest_trip)
+            send(None, cost)
     last_send = clock.now
     clock.advance(5.0)
-    return ModelRun(policy, sends, carrier.accepted, carrier.refused, last_send, cap)
+    return ModelRun(policy, sends, carrier.accepted, carrier.refused, last_send, cap, carrier.units)
+
+
+def request_costs(sends: int, two_part_share: float, seed: int) -> list[int]:
+    """`sends` costs, `two_part_share` of them 2, in an order of their own RNG's (the
+    network's draws stay those of a run of one-unit requests)."""
+    twos = round(sends * two_part_share)
+    costs = [2] * twos + [1] * (sends - twos)
+    random.Random(f"costs-{seed}").shuffle(costs)  # noqa: S311  # nosec B311
+    return costs
+
+
+def _room_at(arrivals: Sequence[tuple[float, int]], cost: int, cap: int) -> float:
+    """When a request of `cost` may arrive without a refusal: a window after the arrival that
+    leaves less than `cost` units of room (0 when none does)."""
+    room = cap - min(cost, cap)
+    for arrived, units in sorted(arrivals, reverse=True):
+        room -= units
+        if room < 0:
+            return arrived + WINDOW_SECONDS
+    return 0.0

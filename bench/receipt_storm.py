@@ -9,10 +9,10 @@ and applied when it is, while its other receipts race the recording. Each messag
 of the seeds' five deliveryStatus values (from a few of them: exact duplicates), and all
 receipts go out in one shuffled order from a thread pool. The route puts each receipt on
 ReceiptQueue (API Gateway's SQS integration) and answers SQS's 200; the receipts function
-applies them from there. A receipt answered 429 or 5xx is tried again, as Orange might; any
-other answer but 2xx is a violation, and is tried again too, so that one failure does not also
-show as a wrong status. The statuses are read once the queue is empty; a receipt left on it or
-on its dead-letter queue is a violation.
+applies them from there. Each receipt is POSTed once (Orange does not promise to resend: the
+plan's `attempts` can allow more), so any answer but 2xx is a receipt lost, a violation. The
+statuses are read once the queue is empty; a receipt left on it or on its dead-letter queue
+is a violation.
 
 Then, through the status API, every message must be in the status DESIGN.md's ranks give the
 receipts it got (the expectation uses this module's own table, not the gateway's code), with
@@ -82,7 +82,8 @@ class StormPlan:
     early_every: int = 10  # every n-th message's send is recorded during the storm,
     early_receipts: int = 5  # once this many of its receipts were answered
     workers: int = 24  # concurrent POSTs
-    attempts: int = 5  # tries per receipt, while not answered 2xx
+    # Tries per receipt, while not answered 2xx: one, as Orange does not promise to resend.
+    attempts: int = 1
     seed: int = 6
 
 

@@ -434,7 +434,60 @@ def _cap_under_jitter(figures: Mapping[str, Any]) -> list[str]:
             for name, model in figures["model"].items()
         ],
     )
+    if "segment_billed" in figures:  # results from before it was measured have none
+        lines += _segment_billed(figures["segment_billed"])
     return lines
+
+
+def _segment_billed(figures: Mapping[str, Any]) -> list[str]:
+    measured = figures["measured"]
+    lines = [
+        f"**An account billed per segment.** {figures['sms']} SMS on account A, "
+        f"{figures['two_part_share']:.0%} of them 2-part (shuffled), with the arrival pacer, "
+        "the gateway's `OrangeSegmentBilledAccounts` and the simulator both told A is billed "
+        "per segment: the simulator counts each send's segments by its own rule and allows 5 a "
+        "second. Rate: segments accepted a second, from the first send to the last, against "
+        f"those 5; goal at least {figures['goal_ratio_to_unit_cap']}.",
+        "",
+    ]
+    lines += _table(
+        [
+            "run",
+            "segments / cap",
+            "most segments in 1 s",
+            "403 code 53",
+            "duplicates",
+            "all delivered",
+        ],
+        [
+            [
+                "measured",
+                measured.get("ratio_to_unit_cap"),
+                measured.get("max_units_in_any_1s_window"),
+                f"{measured['rejected_53']} ({measured['refused_share']:.2%})",
+                measured["duplicate_sends"],
+                "yes" if measured["all_delivered"] else "no",
+            ],
+            *(
+                [
+                    f"model, {name}",
+                    model["ratio_to_cap"],
+                    "",
+                    f"{model['refused_share']:.2%}",
+                    "",
+                    "",
+                ]
+                for name, model in figures["model"].items()
+            ),
+        ],
+    )
+    return [
+        *lines,
+        "In its turn a 2-part SMS now and then finds one unit of its second left, and waits: "
+        "the model's oracle, which knows every arrival, is the most a sender keeping the "
+        "order can reach on this mix.",
+        "",
+    ]
 
 
 def _receipt_storm(figures: Mapping[str, Any]) -> list[str]:

@@ -4,6 +4,13 @@
   cgw demo                  start a local stack, send the demo messages, follow them
   cgw send FILE|-|JSON      queue one send request, or a JSON-lines file of them
   cgw status ID             one message's state and history
+  cgw messages [--to N] [--campaign C] [--status S,...] [--since T] [--until T] [--all]
+                            search messages, newest first: a table, or JSON lines
+  cgw watch FILE|ID...|--campaign NAME
+                            follow messages until each is settled: counts, a progress bar,
+                            exit 0 all delivered, 1 some not, 2 timed out
+  cgw resend ID...|--campaign NAME [--status unknown,failed,expired]
+                            queue a new message ({id}.r{n}, resendOf) for each not delivered
   cgw balance [--purchases] the latest Orange balance per account, country and offer
                             (and the bundles bought)
   cgw orange-subscription create|show|delete
@@ -29,7 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from cgw import orange_subscription
+from cgw import messages, orange_subscription, resend, watch
 from cgw.cancel import cancel_campaign
 from cgw.endpoints import (
     DEFAULT_LOCAL_DIR,
@@ -164,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     cancel.set_defaults(run=_cancel)
 
     orange_subscription.add_parser(commands, _endpoints)
+    messages.add_parser(commands, _endpoints)
+    watch.add_parser(commands, _endpoints)
+    resend.add_parser(commands, _endpoints)
     return parser
 
 
@@ -434,12 +444,14 @@ def _purchases_table(purchases: list[dict[str, Any]]) -> Table:
     return table
 
 
-# The status view's scheduling fields, as `cgw status` labels them, when the message has them.
+# The status view's scheduling fields (and a resend's original), as `cgw status` labels them,
+# when the message has them.
 _SCHEDULING_FIELDS = (
     ("priority", "priority"),
     ("campaign", "campaign"),
     ("send at", "sendAt"),
     ("expires at", "expiresAt"),
+    ("resend of", "resendOf"),
 )
 
 

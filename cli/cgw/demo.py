@@ -4,8 +4,9 @@ A mix goes on the send queue: SMS (default sender, a custom sender name, on-net,
 the simulator marks undeliverable, a sender name Orange has not approved, an invalid
 request), two MMS through the MMSC (one it delivers, one it rejects) and an MMS sent through
 Orange Poland to follow by polling; the table follows each through the status API until it
-reaches the state it should end in. Then the MMSC pushes a mobile-originated MMS, which must
-be stored. Exit 0 only when all of it happened.
+reaches the state it should end in, `cgw watch` sums them up and `cgw messages --to` finds
+the first one by its number. Then the MMSC pushes a mobile-originated MMS, which must be
+stored. Exit 0 only when all of it happened.
 """
 
 import time
@@ -22,6 +23,7 @@ from rich.table import Table
 
 from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
+from cgw.watch import follow
 from gateway.core.masking import mask_msisdn
 from infra.simulators.mmsc import MmscSimulator
 
@@ -112,7 +114,11 @@ def run_demo(
                 break
             time.sleep(POLL_SECONDS)
     console.print(_table(messages, statuses, with_history=True))
-    ok = all(_status(statuses, m) == m.expected for m in messages)
+    # What `cgw watch` says of them (their statuses, read once more).
+    follow([m.request["id"] for m in messages], client.status, console=console, timeout=0)
+    ok = all(_status(statuses, m) == m.expected for m in messages) and _searched(
+        client, console, messages[0]
+    )
     if receive_mo is not None:
         mo_ok, summary = receive_mo()
         console.print(f"mobile-originated MMS: {summary}")
@@ -123,6 +129,17 @@ def run_demo(
         else "[red]some demo messages did not reach their expected state[/]"
     )
     return ok
+
+
+def _searched(client: GatewayClient, console: Console, message: DemoMessage) -> bool:
+    """What `cgw messages --to NUMBER` finds: the demo's message to that number among them."""
+    to = message.request["to"]
+    found = client.search(to=to.removeprefix("+"), limit=5)["messages"]
+    console.print(
+        f"cgw messages --to {mask_msisdn(to)}: the {len(found)} latest sent to it: "
+        + ", ".join(f"{view['id']} ({view['status']})" for view in found)
+    )
+    return any(view["id"] == message.request["id"] for view in found)
 
 
 def _status(statuses: dict[str, dict[str, Any] | None], message: DemoMessage) -> str | None:

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from botocore.auth import SigV4Auth
@@ -166,6 +166,20 @@ class GatewayClient:
         response = self._http.get(url, headers=self._signed_headers(url), timeout=TIMEOUT)
         if response.status_code == 404:
             return None
+        if response.status_code != 200:
+            raise GatewayError(f"GET {url}: HTTP {response.status_code} {response.text[:200]}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    def search(self, **query: str | int | None) -> dict[str, Any]:
+        """`GET /messages`: one page, `{"messages": [...], "cursor": ...}`. `query` as the API
+        names it (to, campaign, status, since, until, limit, cursor); None is left out. A
+        query the API refuses raises GatewayError with its reason."""
+        given = {name: str(value) for name, value in query.items() if value is not None}
+        url = f"{self.endpoints.api_url.rstrip('/')}/messages"
+        if given:
+            url = f"{url}?{urlencode(given)}"
+        response = self._http.get(url, headers=self._signed_headers(url), timeout=TIMEOUT)
         if response.status_code != 200:
             raise GatewayError(f"GET {url}: HTTP {response.status_code} {response.text[:200]}")
         result: dict[str, Any] = response.json()

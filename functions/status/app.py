@@ -1,7 +1,9 @@
 """The messages API: `POST /messages` -> one send request or `{"messages": [...]}` recorded at
-once (202 each accepted, 400 each refused with the reason); `GET /messages/{id}` -> one
-message's state and history (404 when unknown); `DELETE /messages/{id}` -> cancels it when it
-was not handed to the carrier yet (409 with its status otherwise)."""
+once (202 each accepted, 400 each refused with the reason); `GET /messages?to=&campaign=&...`
+-> a page of the messages found, newest first, and the cursor to the next (400 with the
+reason for a bad query); `GET /messages/{id}` -> one message's state and history (404 when
+unknown); `DELETE /messages/{id}` -> cancels it when it was not handed to the carrier yet (409
+with its status otherwise)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from gateway.core.cancelling import Cancel
 from gateway.core.intake import Wakes
 from gateway.core.model import utc_text
+from gateway.core.search import SearchRefused, parse_search, summary
 from gateway.core.submission import SubmissionRefused, Submitted
 from gateway.observability import logger, metrics, tracer
 from gateway.wiring import canceller, dispatch_queue, repository, submissions
@@ -70,6 +73,22 @@ def _view(result: Submitted, base: str, batch: bool) -> dict[str, Any]:
     if result.reason is not None:
         view["error"] = result.reason
     return view
+
+
+@app.get("/messages")
+def search_messages() -> Response[dict[str, Any]]:
+    try:
+        search, resume = parse_search(
+            app.current_event.query_string_parameters or {}, now=datetime.now(UTC)
+        )
+    except SearchRefused as error:
+        return Response(400, content_types.APPLICATION_JSON, {"error": str(error)})
+    page = search.page(repository(), resume)
+    body = {
+        "messages": [summary(message) for message in page.messages],
+        "cursor": page.resume.cursor() if page.resume else None,
+    }
+    return Response(200, content_types.APPLICATION_JSON, body)
 
 
 @app.get("/messages/<message_id>")

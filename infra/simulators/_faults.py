@@ -1,12 +1,14 @@
 """Injected faults for reliability tests.
 
 Each request draws at most one fault from a seeded RNG, so a failing run can be
-replayed with the same seed and the same request sequence.
+replayed with the same seed and the same request sequence. An outage (`FaultInjector.
+start_outage`) is no draw: for its stretch every call the simulator serves is refused.
 """
 
 import dataclasses
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +24,14 @@ class Fault(StrEnum):
     # Last: a seeded plan draws the faults above as it did before these two were added.
     HTTP_503 = "http_503"  # answer 503 without doing the work, as a service that is down
     HTTP_504 = "http_504"  # do the work, then answer 504 as an API front whose upstream timed out
+    # Last again: a plan without these two draws the faults above as it did before.
+    HTTP_502 = "http_502"  # do the work, then answer 502 as an API front whose upstream failed
+    # Do the work and push its callbacks (receipts), then answer `early_receipts_lead_seconds`
+    # later: the callbacks reach the client before the answer does.
+    EARLY_RECEIPTS = "early_receipts"
+
+
+OUTAGE = "outage"  # the count of calls refused during an outage, among `injected()`'s
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +40,8 @@ class FaultPlan:
 
     `timeout_seconds` is how long a `timeout` fault holds the answer: set it above the
     client's read timeout so the client gives up while the work is already done.
+    `early_receipts_lead_seconds` is how long an `early_receipts` fault holds the answer once
+    the callbacks were acknowledged: long enough for the client to have stored them.
     """
 
     http_500: float = 0.0
@@ -38,14 +50,17 @@ class FaultPlan:
     rate_burst: float = 0.0
     http_503: float = 0.0
     http_504: float = 0.0
+    http_502: float = 0.0
+    early_receipts: float = 0.0
     timeout_seconds: float = 5.0
+    early_receipts_lead_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         odds = self.odds().values()
         if any(not 0.0 <= p <= 1.0 for p in odds) or sum(odds) > 1.0:
             raise ValueError("fault probabilities must be within 0..1 and sum to at most 1")
-        if self.timeout_seconds < 0:
-            raise ValueError("timeout_seconds must not be negative")
+        if self.timeout_seconds < 0 or self.early_receipts_lead_seconds < 0:
+            raise ValueError("timeout_seconds and early_receipts_lead_seconds must not be negative")
 
     def odds(self) -> dict[Fault, float]:
         """Each fault's probability."""
@@ -72,6 +87,7 @@ class FaultInjector:
         self._plan = FaultPlan()
         self._lock = threading.Lock()
         self._injected: Counter[str] = Counter()
+        self._outage_until = float("-inf")  # time.monotonic()
 
     def reseed(self, seed: int) -> None:
         """Draw from `seed` on: a run's fault sequence can be replayed."""
@@ -92,6 +108,21 @@ class FaultInjector:
     def plan(self, plan: FaultPlan) -> None:
         with self._lock:
             self._plan = plan
+
+    def start_outage(self, seconds: float) -> None:
+        """Refuse every call for the next `seconds` (0 ends an outage at once)."""
+        if seconds < 0:
+            raise ValueError("an outage cannot last a negative time")
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds
+
+    def refused_by_outage(self) -> bool:
+        """Whether the current call falls in an outage; counted (`OUTAGE`) when it does."""
+        with self._lock:
+            if time.monotonic() >= self._outage_until:
+                return False
+            self._injected[OUTAGE] += 1
+            return True
 
     def draw(self) -> Fault | None:
         """The fault to inject into the current request, if any."""

@@ -103,6 +103,16 @@ def parse_outbound(
     return OutboundSms(sender, recipient, text, sender_name, country)
 
 
+def message_text(payload: object) -> str | None:
+    """The text of a send body, read before the body is validated (None: it has none)."""
+    try:
+        request = _object_member(payload, "outboundSMSMessageRequest")
+        text = _object_member(request, "outboundSMSTextMessage").get("message")
+    except InvalidInput:
+        return None
+    return text if isinstance(text, str) else None
+
+
 def parse_on_net(value: str | None) -> bool:
     """The on-net query parameter: absent -> off-net, SMS_OCB2 -> on-net."""
     if value is None:

@@ -4,7 +4,9 @@ Pushes fall due after a delay and are posted one at a time, in due order, by a
 single worker thread, so the receipts of one message reach the receiver in order.
 A push the receiver does not acknowledge (by default: with exactly 200; a simulator
 may judge the answer further, see `Pusher`) or cannot be reached for is retried with
-exponential backoff, then given up; every outcome is recorded.
+exponential backoff, then given up; every outcome is recorded. A simulator that must
+call back before it answers posts with `push_now`, in its own thread, one message's
+callbacks in order.
 """
 
 import heapq
@@ -108,6 +110,15 @@ class Pusher:
         with self._changed:
             heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), push))
             self._changed.notify_all()
+
+    def push_now(self, push: Push) -> PushResult:
+        """Post `push` at once, in the caller's thread (retried as a scheduled one, recorded
+        with the others): a simulator that must call back before it answers."""
+        result = self._deliver(push)
+        with self._changed:
+            self._results.append(result)
+            self._changed.notify_all()
+        return result
 
     def results(self) -> list[PushResult]:
         with self._changed:

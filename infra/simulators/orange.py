@@ -13,8 +13,8 @@ the integration tests:
 
 and, without authentication, control endpoints for tests:
 
-    POST /_sim/faults          JSON FaultPlan: http_500, http_503, http_504, timeout, reset,
-                               rate_burst odds
+    POST /_sim/faults          JSON FaultPlan: http_500, http_503, http_504, http_502, timeout,
+                               reset, rate_burst, early_receipts odds
     POST /_sim/expire-tokens   every issued token expires now
     GET  /_sim/stats           counters (see `Stats`)
     GET  /_sim/sends           every accepted send
@@ -45,8 +45,15 @@ Assumptions where the seeds are silent:
   code 60, wrong methods 405 code 61, injected 500s code 1 and 503s code 5 ("Service
   temporarily unavailable"), both before the send. An injected 504 comes after the send was
   done (receipts follow), without an Orange body, as from an API front whose upstream timed out.
+  An injected 502 likewise, as from an API front whose upstream failed mid-answer. An injected
+  `early_receipts` pushes the send's receipts before it answers (see `FaultPlan`).
+- During an outage (`set_outage`) every call but the control endpoints, the token endpoint
+  included, is answered 503 code 5, as in the seeds when a service is down; nothing is done.
 - The 5 SMS/s cap applies to sends only, per account, over a sliding second; requests
-  refused by it or by an injected fault do not use the window.
+  refused by it or by an injected fault do not use the window. An account billed per
+  segment (`segment_billed`, `set_segment_billed`) has 5 segments a second instead, each
+  send's segments counted by the simulator's own rule (`_segments`, never the gateway's); a
+  send of more than 5 is taken only into an empty window.
 - A body that is not JSON sent as application/json is an invalid
   `outboundSMSMessageRequest`. A send without senderName echoes the default sender name.
 - Orange keeps one receipt URL per account ("you can only declare 1 endpoint ... whatever
@@ -75,7 +82,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
-from werkzeug.exceptions import GatewayTimeout, HTTPException, MethodNotAllowed
+from werkzeug.exceptions import BadGateway, GatewayTimeout, HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -101,6 +108,7 @@ from infra.simulators._orange_wire import (
     delivery_notification,
     internal_error,
     invalid_input,
+    message_text,
     method_not_allowed,
     not_found,
     parse_on_net,
@@ -115,6 +123,7 @@ from infra.simulators._orange_wire import (
 )
 from infra.simulators._push import Push, Pusher, PushResult
 from infra.simulators._ratelimit import SlidingWindowLimiter
+from infra.simulators._segments import count_segments
 from infra.simulators._simulator import SimulatorBase, zero_counts
 
 if TYPE_CHECKING:
@@ -258,6 +267,10 @@ _ROUTES: Final = Map(
         Rule("/_sim/subscriptions", endpoint="sim_subscriptions", methods=["GET"]),
     ]
 )
+# The faults injected once the send was done: the SMS went out whatever the answer says.
+_AFTER_THE_SEND: Final = frozenset(
+    {Fault.TIMEOUT, Fault.HTTP_504, Fault.HTTP_502, Fault.EARLY_RECEIPTS}
+)
 _OPEN_ENDPOINTS: Final = frozenset(
     {"token", "sim_faults", "sim_expire_tokens", "sim_stats", "sim_sends", "sim_subscriptions"}
 )
@@ -283,6 +296,7 @@ class OrangeSimulator(SimulatorBase):
         initial_units: Mapping[str, int] = DEFAULT_UNITS,
         seed: int | None = None,
         network: NetworkDelay | None = None,
+        segment_billed: Collection[str] = (),
     ) -> None:
         if any(not _SENDER_NAME.fullmatch(name) for name in allowed_sender_names):
             raise ValueError("sender names are 1-11 letters, digits or spaces")
@@ -303,9 +317,11 @@ class OrangeSimulator(SimulatorBase):
             title="orange simulator", log=logger, seed=seed, pusher=self._pusher, network=network
         )
         self._limiter = SlidingWindowLimiter(rate_per_second)
+        self._segment_billed = set(segment_billed)  # client ids whose rate counts segments
         self._counts = zero_counts(_Counts)
         self._sends: list[SendRecord] = []
         self._sent_texts: set[tuple[str, str]] = set()
+        self._send_faults: dict[str, str] = {}  # resource id -> the fault that followed the send
         self._notify_url = notify_url  # the web form's URL, for accounts without a subscription
         self._subscriptions: dict[str, _Subscription] = {}
         # account -> the subscription that set its receipt URL (None: deleted, no URL)
@@ -362,6 +378,18 @@ class OrangeSimulator(SimulatorBase):
                 for subscription_id, subscription in self._subscriptions.items()
             ]
 
+    def send_faults(self) -> dict[str, str]:
+        """The faults injected after a send was done (timeout, http_504, http_502,
+        early_receipts), by the send's resource id."""
+        with self._lock:
+            return dict(self._send_faults)
+
+    def set_outage(self, seconds: float) -> None:
+        """Answer every call 503 code 5 for the next `seconds` (0 ends it); each call refused
+        counts as an `outage` fault."""
+        self._faults.start_outage(seconds)
+        logger.info("outage set seconds=%s", seconds)
+
     def receipts(self) -> list[PushResult]:
         """Every receipt push that has finished (delivered or given up), oldest first."""
         return self._pusher.results()
@@ -377,6 +405,14 @@ class OrangeSimulator(SimulatorBase):
     def add_client(self, client_id: str, client_secret: str) -> None:
         """Another Orange account (developer app) with its own credentials and rate window."""
         self._tokens.add_client(client_id, client_secret)
+
+    def set_segment_billed(self, client_id: str, billed: bool = True) -> None:
+        """Whether the account's rate counts each send's segments (True) or each send."""
+        with self._lock:
+            if billed:
+                self._segment_billed.add(client_id)
+            else:
+                self._segment_billed.discard(client_id)
 
     def set_notify_url(self, url: str | None) -> None:
         """Where receipts of later sends go for every account (None: nowhere), as Orange's web
@@ -413,6 +449,8 @@ class OrangeSimulator(SimulatorBase):
             return method_not_allowed()
         except HTTPException:  # not found, or a redirect we do not offer
             return not_found("No resource at this path.")
+        if not endpoint.startswith("sim_") and self._faults.refused_by_outage():
+            return service_unavailable()
         if endpoint not in _OPEN_ENDPOINTS and (refusal := self._authorize(request)) is not None:
             return refusal
         return self._handlers[endpoint](request, **args)
@@ -457,7 +495,17 @@ class OrangeSimulator(SimulatorBase):
                 self._counts["rejected_policy"] += 1
             logger.info("send refused code=POL0001 reason=%s", refused.reason)
             return policy_error(refused.reason)
-        self._schedule_receipts(record)
+        if fault is not None and fault in _AFTER_THE_SEND:
+            with self._lock:
+                self._send_faults[record.resource_id] = fault.value
+        if fault is Fault.EARLY_RECEIPTS:
+            # Its receipts reach the gateway, and are stored there, before the answer does.
+            logger.info("fault injected fault=early_receipts")
+            for push in self._receipt_pushes(record):
+                self._pusher.push_now(push)
+            self._stopping.wait(self._faults.plan.early_receipts_lead_seconds)
+        else:
+            self._schedule_receipts(record)
         if fault is Fault.TIMEOUT:
             # The send happened; only the answer is late, as behind a stalled proxy.
             logger.info("fault injected fault=timeout")
@@ -466,6 +514,10 @@ class OrangeSimulator(SimulatorBase):
             # The send happened; the API front in front of it stopped waiting for the answer.
             logger.info("fault injected fault=http_504")
             return GatewayTimeout().get_response()
+        if fault is Fault.HTTP_502:
+            # The send happened; the API front in front of it lost the answer.
+            logger.info("fault injected fault=http_502")
+            return BadGateway().get_response()
         resource_url = (
             f"{request.host_url}smsmessaging/v1/outbound/tel:{sms.sender}"
             f"/requests/{record.resource_id}"
@@ -474,7 +526,8 @@ class OrangeSimulator(SimulatorBase):
         return json_response(body, 201, {"Location": resource_url})
 
     def _admit(self, request: _ApiRequest, fault: Fault | None) -> Response | None:
-        """Injected failures and the rate limit, before the body is even read."""
+        """Injected failures and the rate limit, before the body is validated (only an
+        account billed per segment has its text read, for its segments)."""
         if fault is Fault.RESET:
             logger.info("fault injected fault=reset")
             drop_connection(request.environ)
@@ -484,12 +537,21 @@ class OrangeSimulator(SimulatorBase):
         if fault is Fault.HTTP_503:
             logger.info("fault injected fault=http_503")
             return service_unavailable()
-        if fault is Fault.RATE_BURST or not self._limiter.try_acquire(request.account):
+        cost = self._cost(request)
+        if fault is Fault.RATE_BURST or not self._limiter.try_acquire(request.account, cost):
             with self._lock:
                 self._counts["rejected_53"] += 1
             logger.info("send refused code=53")
             return too_many_requests()
         return None
+
+    def _cost(self, request: _ApiRequest) -> int:
+        """What a send uses of its account's rate: 1, or its segments (as this simulator
+        counts them) on an account billed per segment; 1 for a body without a text."""
+        with self._lock:
+            billed = request.account in self._segment_billed
+        text = message_text(request.get_json(silent=True)) if billed else None
+        return 1 if text is None else count_segments(text)
 
     def _accept(self, account: str, sms: OutboundSms, on_net: bool) -> SendRecord:
         """Debit the country's contract and record the send."""
@@ -531,16 +593,24 @@ class OrangeSimulator(SimulatorBase):
         contract.debit(now)
 
     def _schedule_receipts(self, record: SendRecord) -> None:
+        for index, push in enumerate(self._receipt_pushes(record)):
+            self._pusher.schedule(push, self._receipt_delay + index * RECEIPT_GAP_SECONDS)
+
+    def _receipt_pushes(self, record: SendRecord) -> list[Push]:
+        """The send's receipts, in order, to its account's receipt URL (none without one)."""
         with self._lock:
             notify_url = self._receipt_url(record.account)
         if notify_url is None:
-            return
+            return []
         copies = 2 if self._duplicate_receipts else 1
         statuses = [s for s in receipt_statuses(record.recipient) for _ in range(copies)]
-        for index, status in enumerate(statuses):
-            body = delivery_notification(record.resource_id, record.recipient, status)
-            delay = self._receipt_delay + index * RECEIPT_GAP_SECONDS
-            self._pusher.schedule(Push(notify_url, json.dumps(body).encode()), delay)
+        return [
+            Push(
+                notify_url,
+                json.dumps(delivery_notification(record.resource_id, record.recipient, s)).encode(),
+            )
+            for s in statuses
+        ]
 
     # -- receipt subscriptions -------------------------------------------------
 
@@ -653,6 +723,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--token-lifetime", type=int, default=3600, help="seconds")
     parser.add_argument("--receipt-delay", type=float, default=0.3, help="seconds")
     parser.add_argument("--contracts-shape", choices=["mea", "mali"], default="mea")
+    parser.add_argument(
+        "--segment-billed",
+        action="append",
+        default=[],
+        metavar="CLIENT_ID",
+        help="an account whose rate counts segments, not sends (repeatable)",
+    )
 
     return _cli.serve(parser, argv, OrangeSimulator, log=logger, name="orange simulator")
 

@@ -18,3 +18,9 @@ def test_the_full_demo_ends_as_expected_and_logs_no_secret(tmp_path: Path) -> No
     with LocalStack(demo_stack_options(tmp_path / "demo")) as stack:
         assert run_demo_on(stack, console, timeout=180)
         assert logged_secrets(stack) == []
+    console.file.flush()
+    # The watch of the demo's messages: the four meant to fail are the ones not delivered.
+    output = (tmp_path / "demo.txt").read_text()
+    assert "4 of 9 not delivered" in output
+    # The search by the first SMS's number (given without its +) found it.
+    assert "cgw messages --to +2250******001: the" in output

@@ -12,7 +12,6 @@ import pytest
 import requests
 
 from cgw import cli
-from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from infra.local.stack import LocalStack
 from infra.simulators.orange import FaultPlan, OrangeSimulator
@@ -30,18 +29,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         parameter_overrides={"OrangeCountryAccounts": "MLI=mali"},
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def gateway(stack: LocalStack) -> GatewayClient:
-    return GatewayClient(from_local_dict(dict(stack.endpoints)))
-
-
-@pytest.fixture
-def orange(stack: LocalStack) -> Iterator[OrangeSimulator]:
-    simulator = stack.simulator(OrangeSimulator)
-    yield simulator
-    simulator.set_faults(None)
 
 
 def final_statuses(

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from cgw import cli
-from cgw.endpoints import from_local_dict
 from cgw.gateway_client import GatewayClient
 from gateway.core.model import utc_now, utc_text
 from infra.local.stack import LocalStack
@@ -31,11 +30,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         tmp_path_factory, "traffic", parameter_overrides={"OrangeCountryAccounts": "MLI=mali"}
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def gateway(stack: LocalStack) -> GatewayClient:
-    return GatewayClient(from_local_dict(dict(stack.endpoints)))
 
 
 def sms(tag: str, n: int, to: str, **fields: Any) -> dict[str, Any]:

@@ -15,7 +15,9 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from gateway.core.segments import count_segments as gateway_segments
 from gateway.orange.admin import OrangeAdmin
+from infra.simulators._segments import count_segments as simulated_segments
 from infra.simulators.orange import FaultPlan, NetworkDelay, OrangeSimulator
 from tests.integration import simulator_support
 from tests.integration.simulator_support import (
@@ -258,6 +260,84 @@ def test_sixth_send_within_a_second_is_code_53_until_the_window_slides(
 
     time.sleep(1.2)
     assert send(sim, headers).status_code == 201
+
+
+TWO_PARTS = "b" * 161  # GSM-7, one septet over a single SMS
+
+
+def test_an_account_billed_per_segment_has_five_segments_a_second(make_sim: MakeSim) -> None:
+    sim = make_sim(segment_billed=["local-client"])
+    headers = bearer(sim)
+
+    codes = [send(sim, headers, sms_body(text=f"{TWO_PARTS} {i}")).status_code for i in range(3)]
+    last_unit = send(sim, headers, sms_body(text="one part"))
+
+    assert codes == [201, 201, 403]  # 2 + 2 segments, then 2 more would make 6
+    assert last_unit.status_code == 201  # the fifth segment
+    assert sim.stats()["rejected_53"] == 1
+
+
+def test_an_account_is_billed_per_segment_only_once_told_so(make_sim: MakeSim) -> None:
+    sim = make_sim()
+    headers = bearer(sim)
+    per_send = [send(sim, headers, sms_body(text=f"{TWO_PARTS} {i}")) for i in range(5)]
+    assert [r.status_code for r in per_send] == [201] * 5  # 5 sends, whatever their segments
+
+    time.sleep(1.1)
+    sim.set_segment_billed("local-client")
+    per_segment = [send(sim, headers, sms_body(text=f"{TWO_PARTS} {i}")) for i in range(5, 8)]
+    assert [r.status_code for r in per_segment] == [201, 201, 403]
+
+
+def test_segments_are_counted_by_the_simulators_own_rule(make_sim: MakeSim) -> None:
+    """An escape sequence never straddles two parts: 152 septets, the euro sign's two pushed
+    into the second part, 152 more spill into a third. The gateway's count says two."""
+    straddling = "a" * 152 + "€" + "a" * 152
+    assert simulated_segments(straddling) == 3
+    assert gateway_segments(straddling) == 2
+    sim = make_sim(segment_billed=["local-client"])
+    headers = bearer(sim)
+
+    first = send(sim, headers, sms_body(text=straddling))
+    second = send(sim, headers, sms_body(text=straddling + " "))
+
+    assert (first.status_code, second.status_code) == (201, 403)  # 3 + 3 segments
+
+
+def test_a_send_of_more_segments_than_the_cap_goes_only_into_an_empty_window(
+    make_sim: MakeSim,
+) -> None:
+    sim = make_sim(segment_billed=["local-client"])
+    headers = bearer(sim)
+    assert send(sim, headers, sms_body(text="one part")).status_code == 201
+    six_parts = "c" * (153 * 5 + 1)
+
+    assert send(sim, headers, sms_body(text=six_parts)).status_code == 403
+    time.sleep(1.1)
+    assert send(sim, headers, sms_body(text=six_parts)).status_code == 201
+    assert send(sim, headers, sms_body(text="one part")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("text", "segments"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("a" * 158 + "€", 1),  # two septets: 160
+        ("a" * 159 + "€", 2),
+        ("é" * 160, 1),  # in the GSM 7-bit default alphabet
+        ("ç" * 70, 1),  # not in it: UCS-2
+        ("ç" * 71, 2),
+        ("ç" * 134, 2),
+        ("ç" * 135, 3),
+        ("😀" * 35, 1),  # a surrogate pair each: 70 code units
+        ("ç" * 66 + "😀" + "ç" * 66, 3),  # the pair is not split: 66 + (2 + 66 > 67)
+    ],
+)
+def test_segment_counts_follow_3gpp_23_038(text: str, segments: int) -> None:
+    assert simulated_segments(text) == segments
 
 
 # -- sending -------------------------------------------------------------------
@@ -804,6 +884,65 @@ def test_http_504_fault_answers_without_a_body_after_the_send_happened(
     assert receiver.statuses(record.resource_id) == ["DeliveredToNetwork", "DeliveredToTerminal"]
 
 
+def test_http_502_fault_answers_after_the_send_happened_and_is_recorded(
+    make_sim: MakeSim, receiver: Receiver
+) -> None:
+    sim = make_sim(notify_url=receiver.url)
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(http_502=1.0))
+
+    response = send(sim, headers)
+
+    assert response.status_code == 502
+    assert "json" not in response.headers.get("Content-Type", "")
+    [record] = sim.sends()
+    assert sim.send_faults() == {record.resource_id: "http_502"}
+    assert sim.faults_injected() == {"http_502": 1}
+    assert sim.wait_for_receipts(TIMEOUT)
+    assert receiver.statuses(record.resource_id) == ["DeliveredToNetwork", "DeliveredToTerminal"]
+
+
+def test_early_receipts_are_acknowledged_before_the_send_is_answered(
+    make_sim: MakeSim, receiver: Receiver
+) -> None:
+    sim = make_sim(notify_url=receiver.url, receipt_delay=5.0)
+    headers = bearer(sim)
+    sim.set_faults(FaultPlan(early_receipts=1.0, early_receipts_lead_seconds=0.3))
+
+    response, seconds = timed(lambda: send(sim, headers))
+
+    # Both receipts were acknowledged while the answer waited; nothing is left to push.
+    resource_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert response.status_code == 201
+    assert receiver.statuses(resource_id) == ["DeliveredToNetwork", "DeliveredToTerminal"]
+    assert seconds >= 0.3 - SLACK
+    assert sim.wait_for_receipts(0)
+    assert sim.send_faults() == {resource_id: "early_receipts"}
+    assert sim.stats()["receipts_pushed"] == 2
+
+
+def test_an_outage_refuses_every_call_then_ends(make_sim: MakeSim) -> None:
+    sim = make_sim(rate_per_second=1000)
+    headers = bearer(sim)
+    sim.set_outage(0.5)
+
+    refused = [send(sim, headers), request_token(sim), admin_answer(sim, headers, "contracts")]
+    assert requests.get(f"{sim.url}/_sim/stats", timeout=TIMEOUT).status_code == 200
+    time.sleep(0.6)
+
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(503, 5)] * 3
+    assert sim.sends() == []
+    assert sim.faults_injected() == {"outage": 3}
+    assert send(sim, headers).status_code == 201
+    sim.set_outage(5.0)
+    sim.set_outage(0)
+    assert send(sim, headers).status_code == 201
+
+
+def admin_answer(sim: OrangeSimulator, headers: dict[str, str], resource: str) -> requests.Response:
+    return requests.get(f"{sim.url}/sms/admin/v1/{resource}", headers=headers, timeout=TIMEOUT)
+
+
 def test_reset_fault_drops_the_connection_without_sending(sim: OrangeSimulator) -> None:
     headers = bearer(sim)
     sim.set_faults(FaultPlan(reset=1.0))
@@ -1103,3 +1242,23 @@ def test_command_line_takes_a_realistic_network() -> None:
         assert seconds >= 2 * 0.035 - SLACK
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
+
+
+def test_command_line_takes_accounts_billed_per_segment() -> None:
+    with command_line("infra.simulators.orange", "--segment-billed", "local-client") as (_, port):
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_stats(f"{url}/_sim/stats")
+        token = simulator_support.request_token(
+            f"{url}/oauth/v3/token", ("local-client", "local-secret")
+        )
+        codes = [
+            requests.post(
+                f"{url}{SEND_PATH}",
+                json=sms_body(text=f"{TWO_PARTS} {i}"),
+                headers=bearer_of(token),
+                timeout=TIMEOUT,
+            ).status_code
+            for i in range(3)
+        ]
+
+        assert codes == [201, 201, 403]

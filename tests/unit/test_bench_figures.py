@@ -296,3 +296,50 @@ def test_mm7_report_reads_results_from_before_the_python_multipart_baseline() ->
     assert "| 60.0 | 120.0 | 2.0 |" in text
     assert "python-multipart + the gateway's XML |" not in text  # no row without figures
     assert "byte for byte from both: yes" in text
+
+
+def test_segments_a_second_and_the_fullest_second_of_a_segment_billed_account() -> None:
+    from bench.cap_under_jitter import mixed_requests, unit_figures  # noqa: PLC0415
+    from bench.local import CIV  # noqa: PLC0415
+    from infra.simulators._segments import count_segments  # noqa: PLC0415
+
+    sends = [(10.0, 2), (10.4, 1), (10.8, 2), (11.2, 1), (12.0, 2)]
+    figures = unit_figures(sends)
+    # 6 units before the last send, over 2 s; the fullest second: 2 + 1 + 2 from 10.0.
+    assert (figures["units"], figures["units_per_second"]) == (8, 3.0)
+    assert (figures["ratio_to_unit_cap"], figures["max_units_in_any_1s_window"]) == (0.6, 5)
+    requests = mixed_requests("mix", CIV, 40)
+    assert sorted(count_segments(r["text"]) for r in requests) == [1] * 20 + [2] * 20
+
+
+def test_cap_under_jitter_reports_the_segment_billed_account_when_measured() -> None:
+    from bench.report import SECTIONS  # noqa: PLC0415 - the report's own table
+
+    model = {"sends": 10, "slot_margin": 0.04, "ratio_to_cap": 0.86, "refused_share": 0.002}
+    measured = {"sms": 10, "rejected_53": 0, "refused_share": 0.0, "duplicate_sends": 0}
+    run = {"one_account": {**measured, "accounts": {}, "all_delivered": True}}
+    figures: dict[str, Any] = {
+        "network": "60 ms +- 25 ms each way",
+        "backlog_per_account": 10,
+        "measured": {"answers": run},
+        "model": {"answers": model},
+        "goals": {"ratio_to_cap": 0.97, "refused_share": 0.005},
+    }
+    section = SECTIONS["cap_under_jitter"][2]
+    assert "billed per segment" not in "\n".join(section(figures))
+
+    figures["segment_billed"] = {
+        "sms": 10,
+        "two_part_share": 0.5,
+        "measured": {
+            **measured,
+            "ratio_to_unit_cap": 0.85,
+            "max_units_in_any_1s_window": 5,
+            "all_delivered": True,
+        },
+        "model": {"oracle": model},
+        "goal_ratio_to_unit_cap": 0.9,
+    }
+    text = "\n".join(section(figures))
+    assert "| measured | 0.85 | 5 | 0 (0.00%) | 0 | yes |" in text
+    assert "| model, oracle | 0.86 |  | 0.20% |  |  |" in text

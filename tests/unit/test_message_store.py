@@ -123,6 +123,15 @@ def test_how_a_message_is_scheduled_is_kept(store: MessageStore) -> None:
     )
 
 
+def test_the_message_a_resend_sends_again_is_kept(store: MessageStore) -> None:
+    store.create(message("m-1.r1", resend_of="m-1"))
+    store.create(message("m-2"))
+    resent, plain = store.get("m-1.r1"), store.get("m-2")
+    assert resent is not None
+    assert plain is not None
+    assert (resent.resend_of, plain.resend_of) == ("m-1", None)
+
+
 def test_a_message_is_claimed_once_and_only_while_accepted(store: MessageStore) -> None:
     store.create(message())
     claimed = store.claim("m-1", AT, "2026-12-03T10:01:00.000Z")

@@ -3,6 +3,7 @@ window at the carrier cost less than the allowance, judged from when their answe
 under delayed and reordered answers, slow trips and refusals."""
 
 import threading
+from functools import partial
 
 import pytest
 
@@ -166,3 +167,36 @@ def test_paced_by_its_answers_the_account_is_almost_never_refused_where_slots_al
     assert paced.refused_share < 0.005
     assert paced.ratio_to_cap > slots_only.ratio_to_cap
     assert oracle.refused == 0  # knowing each arrival, nothing is refused
+
+
+def test_two_part_requests_go_two_to_a_window_never_three(clock: Clock) -> None:
+    """Each costs two units of five: a third within a window would make six at the carrier."""
+    p = pacer(clock)
+    warm(p, clock)
+    left = []
+    for _ in range(10):
+        sent = p.go(cost=2)
+        left.append(clock.now)
+        clock.at(clock.now + 0.1, partial(p.answered, sent, counted=True))
+    assert all(left[i + 2] - left[i] >= 1.0 - 1e-9 for i in range(len(left) - 2))
+    assert left[2] - left[0] == pytest.approx(1.0)  # and no later: two per window, 0.8 of it
+
+
+def test_on_a_mix_of_one_and_two_part_sms_the_carrier_counts_each_ones_segments() -> None:
+    """The model with half the requests costing two units, the carrier counting units: the
+    slots' rule alone keeps every window within the cap when trips do not vary, and the pacer
+    keeps it so under jitter, both near what knowing each arrival allows."""
+    steady = NetworkDelay(mean_ms=60.0)
+    slots_steady = simulate("slots", steady, two_part_share=0.5)
+    assert slots_steady.refused == 0
+    # A 2-part SMS in its turn sometimes finds one unit left: the `2c - 1` slots of before
+    # reached 0.72 of the units, the ceiling here is about 0.87.
+    assert slots_steady.ratio_to_cap > 0.84
+
+    network = NetworkDelay.realistic()
+    paced = simulate("answers", network, two_part_share=0.5)
+    oracle = simulate("oracle", network, two_part_share=0.5)
+    assert paced.refused_share < 0.005
+    assert oracle.refused == 0
+    assert paced.units > 1.4 * paced.accepted  # half of them counted twice
+    assert 0.95 * oracle.ratio_to_cap < paced.ratio_to_cap <= oracle.ratio_to_cap

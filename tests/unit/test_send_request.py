@@ -90,6 +90,10 @@ def test_number_without_plus_is_normalised() -> None:
         ({"campaign": ""}, "campaign"),
         ({"campaign": "x" * 65}, "campaign"),
         ({"campaign": "black friday"}, "campaign"),
+        ({"resendOf": "order-42~r1"}, "resendOf: String should match pattern"),
+        ({"resendOf": "x" * 129}, "resendOf"),
+        ({"resendOf": ""}, "resendOf"),
+        ({"resendOf": 42}, "resendOf"),
     ],
 )
 def test_invalid_requests_say_why(fields: dict[str, object], reason: str) -> None:
@@ -369,3 +373,32 @@ def test_an_sms_encoding_is_kept_and_shown_by_the_status_view() -> None:
 
     views = {i: store.get(i).public_view() for i in ("ucs2", "gsm7")}  # type: ignore[union-attr]
     assert {i: view["encoding"] for i, view in views.items()} == {"ucs2": "UCS-2", "gsm7": "GSM-7"}
+
+
+def test_resend_of_names_the_message_an_sms_or_mms_sends_again() -> None:
+    mms = {"channel": "mms", "to": "+12125550123", "text": "x", "resendOf": "promo-7:a.b_c"}
+    requests = [parse_send_request(b) for b in (body(resendOf="order-42"), json.dumps(mms), body())]
+    assert [r.resend_of for r in requests if isinstance(r, SmsRequest | MmsRequest)] == [
+        "order-42",
+        "promo-7:a.b_c",
+        None,
+    ]
+    # An Orange PL MMS was sent by Orange Poland: the gateway never sends one again.
+    pl = {"channel": "orange-pl-mms", "providerMessageId": "b413", "resendOf": "pl-1"}
+    with pytest.raises(InvalidRequest, match="resendOf: unknown field"):
+        parse_send_request(json.dumps(pl))
+
+
+@pytest.mark.usefixtures("aws")
+def test_resend_of_is_kept_and_shown_by_the_status_view() -> None:
+    store = MessageRepository("messages")
+    pipeline = Pipeline(store=store, channels={"sms": _Accepting()})
+
+    pipeline.queue_request(body(id="order-42.r1", resendOf="order-42"))
+    pipeline.queue_request(body(id="order-43"))
+
+    resent, plain = store.get("order-42.r1"), store.get("order-43")
+    assert resent is not None
+    assert plain is not None
+    assert resent.public_view()["resendOf"] == "order-42"
+    assert "resendOf" not in plain.public_view()

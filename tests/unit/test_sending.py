@@ -11,11 +11,11 @@ import pytest
 
 from gateway.aws.balance_store import BalanceRepository
 from gateway.aws.locks import LeaseLock
-from gateway.aws.ratelimit import SlotRateLimiter
+from gateway.aws.ratelimit import COUNTER_SK, SlotCounter, SlotRateLimiter
 from gateway.core.carrier_errors import OutOfTime
 from gateway.core.lifecycle import StatusUpdate
 from gateway.core.model import Message, utc_now
-from gateway.core.pacing import ArrivalPacer
+from gateway.core.pacing import ArrivalPacer, Sent
 from gateway.core.retry import RetryPolicy
 from gateway.core.send_request import parse_send_request
 from gateway.core.sending import Prepared, Result
@@ -42,14 +42,26 @@ from tests.pipeline import Pipeline
 pytestmark = pytest.mark.usefixtures("aws")
 
 
+class RecordingPacer(ArrivalPacer):
+    """Keeps the cost of every request it let go."""
+
+    def __init__(self) -> None:
+        super().__init__(1000)
+        self.costs: list[int] = []
+
+    def go(self, cost: int = 1, max_wait: float | None = None) -> Sent:
+        self.costs.append(cost)
+        return super().go(cost, max_wait)
+
+
 class World:
-    def __init__(self, orange: FakeOrange) -> None:
+    def __init__(self, orange: FakeOrange, **settings: str) -> None:
         self.orange = orange
         self.repo = MemoryMessageStore()
         self.balances = BalanceRepository("messages")
         self.clock = 0.0  # the holds' cache clock
         self.now = 0.0  # the channel's clock: what is left of the invocation
-        self.pacer = ArrivalPacer(1000)
+        self.pacer = RecordingPacer()
         self.tracker = StatusTracker(self.repo)
         creds = {"client_id": "id", "client_secret": "secret"}
         self.secrets = MemorySecrets({"creds": creds, "cgw/orange/mali/credentials": creds})
@@ -61,6 +73,7 @@ class World:
                 "ORANGE_SECRETS_PREFIX": "cgw/orange",
                 "ORANGE_SENDER_NUMBERS": "SEN=221999",
                 "ORANGE_COUNTRY_ACCOUNTS": "MLI=mali",
+                **settings,
             }
         )
         sms = OrangeSmsChannel(
@@ -112,6 +125,27 @@ def sms(**fields: Any) -> dict[str, Any]:
 @pytest.fixture
 def world() -> World:
     return World(FakeOrange())
+
+
+def recent_units(account: str) -> tuple[int, ...]:
+    """The units the account's rate counter keeps for its latest slots, oldest first."""
+    limiter = SlotRateLimiter("messages", account, 1000.0)
+    item = limiter._client.get_item(
+        TableName="messages", Key={"pk": {"S": f"RATE#{account}"}, "sk": {"S": COUNTER_SK}}
+    )["Item"]
+    return SlotCounter.from_item(item, limiter.span).recent
+
+
+def test_an_sms_takes_its_segments_of_a_rate_billed_per_segment_and_one_else() -> None:
+    world = World(FakeOrange(), ORANGE_SEGMENT_BILLED_ACCOUNTS="default")
+    two_parts = "x" * 200
+
+    assert world.deliver(sms(text=two_parts)) is Result.SUBMITTED
+    assert world.deliver(sms(id="m-2", to="+22370000001", text=two_parts)) is Result.SUBMITTED
+
+    assert world.pacer.costs == [2, 1]  # Mali's account counts requests
+    assert recent_units("default")[-1] == 2  # one slot, two units: not three slots
+    assert recent_units("mali")[-1] == 1
 
 
 def test_a_valid_sms_is_sent_exactly_as_the_seed_shows(world: World) -> None:

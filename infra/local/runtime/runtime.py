@@ -5,6 +5,12 @@ A worker imports the handler once and serves invocations one at a time (warm sta
 invocation that outlives the function's Timeout kills its worker, as Lambda does; a dead
 worker is replaced by a fresh one at the next invocation. The handler's stdout and stderr
 go to `<logs_dir>/<LogicalId>.log`.
+
+For fault injection, a function can be given a kill point (`FunctionRuntime.arm_kill_point`):
+in the invocations it starts from then on, as soon as a named function of the handler's code
+returns something, the worker asks, and while kills remain it is told to SIGKILL itself (see
+`infra.local.runtime.worker`): a run ends invocations at an exact step, as Lambda ends an
+execution environment that crashed there.
 """
 
 import json
@@ -16,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -48,6 +54,7 @@ class Invocation:
     request_id: str
     result: Any = None
     error: InvokeError | None = None
+    killed_at: str | None = None  # the kill point that ended it, if one did
 
 
 def lambda_environment(
@@ -105,12 +112,20 @@ class _Worker:
         self._connection = Connection(ours.detach())
         self._ready = False
         self.killed = False
+        self._killed_at: str | None = None  # the kill point it was told to die at
 
     @property
     def pid(self) -> int:
         return self._process.pid
 
-    def invoke(self, function: FunctionSpec, request_id: str, event: Any) -> Invocation:
+    def invoke(
+        self,
+        function: FunctionSpec,
+        request_id: str,
+        event: Any,
+        kill_at: str | None = None,
+        may_kill: Callable[[], bool] = lambda: False,
+    ) -> Invocation:
         if not self._ready:
             ready = self._exchange(None, INIT_TIMEOUT_SECONDS)
             if isinstance(ready, InvokeError):
@@ -122,9 +137,11 @@ class _Worker:
             "deadlineMs": int((time.time() + function.timeout) * 1000),
             "event": event,
         }
-        reply = self._exchange(request, function.timeout)
+        if kill_at is not None:
+            request["killAt"] = kill_at
+        reply = self._exchange(request, function.timeout, may_kill)
         if isinstance(reply, InvokeError):
-            return Invocation(request_id, error=reply)
+            return Invocation(request_id, error=reply, killed_at=self._killed_at)
         if "error" in reply:
             error = reply["error"]
             return Invocation(
@@ -132,17 +149,28 @@ class _Worker:
             )
         return Invocation(request_id, result=reply["result"])
 
-    def _exchange(self, request: object, timeout: float) -> dict[str, Any] | InvokeError:
-        """Send `request` (if any) and wait for the reply; kill the worker past `timeout`."""
+    def _exchange(
+        self, request: object, timeout: float, may_kill: Callable[[], bool] = lambda: False
+    ) -> dict[str, Any] | InvokeError:
+        """Send `request` (if any) and wait for the reply; kill the worker past `timeout`. A
+        worker at its kill point asks first whether to die there: `may_kill` answers."""
+        deadline = time.monotonic() + timeout
         try:
             if request is not None:
                 self._connection.send_bytes(json.dumps(request).encode())
-            if not self._connection.poll(timeout):
-                self.kill()
-                return InvokeError(
-                    "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds"
-                )
-            reply: dict[str, Any] = json.loads(self._connection.recv_bytes())
+            while True:
+                if not self._connection.poll(max(0.0, deadline - time.monotonic())):
+                    self.kill()
+                    return InvokeError(
+                        "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds"
+                    )
+                reply: dict[str, Any] = json.loads(self._connection.recv_bytes())
+                if "killPoint" not in reply:
+                    break
+                kill = may_kill()
+                if kill:
+                    self._killed_at = str(reply["killPoint"])
+                self._connection.send_bytes(json.dumps({"kill": kill}).encode())
         except (EOFError, OSError):
             self.killed = True
             return InvokeError("Runtime.ExitError", f"Runtime exited with error: {self._exit()}")
@@ -186,6 +214,9 @@ class FunctionPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._stopped = False
+        self._kill_point: str | None = None
+        self._kills_left = 0
+        self._killed_events: list[Any] = []
 
     def prewarm(self) -> None:
         """Start one worker now, so the first invocation finds its handler imported."""
@@ -201,8 +232,12 @@ class FunctionPool:
         worker = self._acquire()
         if worker is None:
             return Invocation(request_id, error=InvokeError("LocalStack.Stopped", "stack stopping"))
+        with self._condition:
+            kill_at = self._kill_point if self._kills_left > 0 else None
         try:
-            invocation = worker.invoke(self.function, request_id, event)
+            invocation = worker.invoke(
+                self.function, request_id, event, kill_at, lambda: self._kill_at_point(event)
+            )
         finally:
             self._release(worker)
         if invocation.error is not None:
@@ -237,6 +272,28 @@ class FunctionPool:
             self._condition.notify()
         if not reusable:
             worker.close()
+
+    def arm_kill_point(self, target: str | None, times: int = 1) -> None:
+        """Have `times` invocations in all killed at `target` ("package.module:Class.method"
+        or "package.module:function", looked up at call time, returning something truthy):
+        the invocations started from now on, while kills remain, carry the point, and the
+        first `times` of them to reach it die there. None disarms."""
+        with self._condition:
+            self._kill_point, self._kills_left = target, times if target else 0
+
+    def killed_at_kill_point(self) -> list[Any]:
+        """The events of the invocations the kill point ended, oldest first."""
+        with self._condition:
+            return list(self._killed_events)
+
+    def _kill_at_point(self, event: Any) -> bool:
+        """An invocation reached the kill point: whether it dies there (a kill remains)."""
+        with self._condition:
+            if self._kills_left <= 0:
+                return False
+            self._kills_left -= 1
+            self._killed_events.append(event)
+            return True
 
     def kill_in_flight(self) -> int:
         """Kill every worker busy with an invocation (which then fails); returns how many."""
@@ -300,6 +357,13 @@ class FunctionRuntime:
 
     def kill_in_flight(self, logical_id: str) -> int:
         return self._pool(logical_id).kill_in_flight()
+
+    def arm_kill_point(self, logical_id: str, target: str | None, times: int = 1) -> None:
+        """See `FunctionPool.arm_kill_point`."""
+        self._pool(logical_id).arm_kill_point(target, times)
+
+    def killed_at_kill_point(self, logical_id: str) -> list[Any]:
+        return self._pool(logical_id).killed_at_kill_point()
 
     def worker_pids(self) -> list[int]:
         return [pid for pool in self._pools.values() for pid in pool.pids()]

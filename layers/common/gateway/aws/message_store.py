@@ -7,6 +7,9 @@
 | early receipt   | REF#{provider}#{ref}        | EARLY#{at}#{key}     |
 | campaign cancel | CAMPAIGN#{campaign}         | CANCELLED            |
 
+Only message items carry `to`, `createdAt`, `createdDay` and `campaign`, the keys of the
+indexes a search reads (`ByRecipient`, `ByDay`, `ByCampaign`): nothing else ever lands in them.
+
 The provider reference is an item of the base table, written in the same transaction as the
 `submitted` state, rather than a GSI: GSIs are eventually consistent, and a receipt that
 arrives within milliseconds of the send must find its message or be kept as early, never
@@ -18,7 +21,8 @@ concurrent receipts and sends never overwrite each other.
 
 import hashlib
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,6 +38,7 @@ from gateway.aws.dynamo import (
 from gateway.core.lifecycle import HISTORY_LIMIT, Progress, StatusUpdate
 from gateway.core.model import Message, epoch_seconds
 from gateway.core.status import FINAL, Status
+from gateway.core.store import By, IndexEntry, Partition, utc_day
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
@@ -52,6 +57,17 @@ KEPT_INDEX = "ByKeptReceipt"
 KEPT_SHARD = "EARLY"  # a receipt is kept rarely and briefly: one partition holds them
 CANCELLED_SK = "CANCELLED"
 EARLY_RETENTION_SECONDS = 7 * 24 * 3600
+# The indexes a search reads (gateway.core.search), by what they are keyed on: (index, key
+# attribute). Keys only, and a message's keys never change, so its later writes (a whole new
+# item each) never write to them.
+SEARCH_INDEXES = {
+    By.RECIPIENT: ("ByRecipient", "to"),
+    By.CAMPAIGN: (CAMPAIGN_INDEX, "campaign"),
+    By.DAY: ("ByDay", "createdDay"),
+}
+# BatchGetItem leaves keys unread when throttled: they are asked for again, with backoff.
+BATCH_GET_ATTEMPTS = 5
+BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
 def _expiry(message: Message) -> int:
@@ -254,6 +270,54 @@ class MessageRepository(TableStore):
                 due.append((item["nextPollAt"], message_id, item["providerRef"], item["polls"]))
         return [(i, ref, polls) for _, i, ref, polls in sorted(due)[:limit]]
 
+    # ---------------------------------------------------------------- search
+    def entries(
+        self, partition: Partition, since: str, until: str, after: IndexEntry | None, limit: int
+    ) -> tuple[list[IndexEntry], bool]:
+        """`gateway.core.store.MessageIndex`: one Query of the partition's index."""
+        index, attribute = SEARCH_INDEXES[partition.by]
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": index,
+            "KeyConditionExpression": "#key = :key AND createdAt BETWEEN :since AND :until",
+            "ExpressionAttributeNames": {"#key": attribute},  # `to` is a reserved word
+            "ExpressionAttributeValues": to_item(
+                {":key": partition.key, ":since": since, ":until": until}
+            ),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:  # an index entry's key: the item's, and the index's own
+            request["ExclusiveStartKey"] = {
+                **message_key(after.message_id),
+                **to_item({attribute: partition.key, "createdAt": after.created_at}),
+            }
+        response = self._client.query(**request)
+        entries = [
+            IndexEntry(str(item["pk"]).removeprefix("MSG#"), str(item["createdAt"]))
+            for item in map(from_item, response.get("Items", []))
+        ]
+        return entries, "LastEvaluatedKey" in response
+
+    def messages(self, message_ids: Sequence[str]) -> dict[str, Message]:
+        """`gateway.core.store.MessageIndex`: BatchGetItem, strongly consistent like `get`."""
+        found: dict[str, Message] = {}
+        keys = [message_key(i) for i in dict.fromkeys(message_ids)]
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            if attempt:
+                time.sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            response = self._client.batch_get_item(
+                RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+            )
+            for raw in response.get("Responses", {}).get(self._table, []):
+                message = self._message(from_item(raw))
+                found[message.id] = message
+            unread = response.get("UnprocessedKeys", {}).get(self._table)
+            if not unread:
+                return found
+            keys = [dict(key) for key in unread["Keys"]]
+        raise RuntimeError(f"BatchGetItem left keys unread {BATCH_GET_ATTEMPTS} times")
+
     # ---------------------------------------------------------------- early receipts
     def keep_early(self, provider: str, ref: str, update: StatusUpdate, now: str) -> None:
         # Keyed by what the receipt says, not when it came: a duplicate finds its twin kept.
@@ -342,8 +406,11 @@ class MessageRepository(TableStore):
         return {
             "id": message.id,
             "channel": message.channel,
-            "to": message.to,
+            # Index keys (ByRecipient, ByDay): never empty, which an index key cannot be. A
+            # request refused before its number was read has none.
+            "to": message.to or None,
             "createdAt": message.created_at,
+            "createdDay": utc_day(message.created_at),
             "status": str(progress.status),
             "providerStatus": progress.provider_status,
             "reason": progress.reason,
@@ -372,6 +439,7 @@ class MessageRepository(TableStore):
             "campaign": message.campaign,
             "sendAt": message.send_at,
             "validUntil": message.expires_at,  # `expiresAt` is the item's TTL
+            "resendOf": message.resend_of,
             "version": message.version,
             "expiresAt": _expiry(message),
         }
@@ -381,7 +449,7 @@ class MessageRepository(TableStore):
         return Message(
             id=item["id"],
             channel=item["channel"],
-            to=item["to"],
+            to=item.get("to", ""),
             created_at=item["createdAt"],
             progress=Progress(
                 status=Status(item["status"]),
@@ -409,6 +477,7 @@ class MessageRepository(TableStore):
             campaign=item.get("campaign"),
             send_at=item.get("sendAt"),
             expires_at=item.get("validUntil"),
+            resend_of=item.get("resendOf"),
             version=item.get("version", 0),
         )
 

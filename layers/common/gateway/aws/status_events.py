@@ -46,5 +46,6 @@ def status_change(record: dict[str, Any]) -> dict[str, Any] | None:
         "to": after.to,
         "priority": after.priority,
         "campaign": after.campaign,
+        "resendOf": after.resend_of,
         "metadata": after.metadata,
     }

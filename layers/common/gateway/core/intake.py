@@ -23,6 +23,7 @@ from gateway.core.segments import encoding
 from gateway.core.send_request import (
     SMS_NUMBER_TYPES,
     InvalidRequest,
+    ScheduledRequest,
     SmsRequest,
     require_number_type,
 )
@@ -96,6 +97,7 @@ class Intake:
             request=delivery.body,
             metadata=dict(request.metadata) if request else {},
             encoding=encoding(request.text) if isinstance(request, SmsRequest) else None,
+            resend_of=request.resend_of if isinstance(request, ScheduledRequest) else None,
             **scheduling(request, queued_at=delivery.queued_at),
             **prepared.fields,
         )

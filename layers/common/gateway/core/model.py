@@ -1,5 +1,6 @@
 """The message as the gateway keeps it, and its public view (the status API's JSON)."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,22 @@ def utc_text(moment: datetime) -> str:
     """The gateway's one way of writing a moment: ISO 8601 in UTC with milliseconds and `Z`,
     sortable as text, readable in the status API."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def rfc3339(value: str) -> datetime:
+    """An RFC 3339 date and time with its offset (`Z` or +hh:mm), as callers give sendAt and
+    search bounds; ValueError with the reason otherwise."""
+    if not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date and time with an offset (2026-12-24T09:00:00Z)")
+    try:
+        return datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+    except ValueError as exc:
+        raise ValueError(f"is not a date and time: {exc}") from exc
 
 
 def utc_now(after: timedelta = timedelta(0)) -> str:
@@ -55,6 +72,7 @@ class Message:
     campaign: str | None = None
     send_at: str | None = None
     expires_at: str | None = None
+    resend_of: str | None = None  # the message this one sends again (`cgw resend`)
     version: int = 0
 
     @classmethod
@@ -104,6 +122,7 @@ class Message:
             ("campaign", self.campaign),
             ("sendAt", self.send_at),
             ("expiresAt", self.expires_at),
+            ("resendOf", self.resend_of),
         ):
             if value is not None:
                 view[name] = value

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.core.model import utc_text
+from gateway.core.model import rfc3339, utc_text
 from gateway.core.segments import count_segments, encoding, to_gsm7
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -130,19 +130,11 @@ Priority = Literal["high", "normal", "bulk"]
 VALID_FOR_MAX_SECONDS = 259_200  # 72 hours
 SEND_AT_MAX_AHEAD = timedelta(days=30)
 CAMPAIGN_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
 
 
 def _send_at(value: str) -> str:
     """RFC 3339 with an offset, at most 30 days ahead -> the same moment as `utc_text` writes it."""
-    if not _RFC3339.match(value):
-        raise ValueError("must be an RFC 3339 date and time with an offset (2026-12-24T09:00:00Z)")
-    try:
-        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
-    except ValueError as exc:
-        raise ValueError(f"is not a date and time: {exc}") from exc
+    moment = rfc3339(value)
     if moment - datetime.now(UTC) > SEND_AT_MAX_AHEAD:
         raise ValueError(f"must be at most {SEND_AT_MAX_AHEAD.days} days ahead")
     return utc_text(moment)
@@ -163,6 +155,8 @@ class _Scheduling(BaseModel):
 
 class SmsRequest(_Scheduling):
     id: MessageId | None = None
+    # The message this one sends again (`cgw resend`): kept and shown, never acted on.
+    resend_of: MessageId | None = Field(default=None, alias="resendOf")
     channel: Literal["sms"]
     to: Annotated[str, AfterValidator(normalise_msisdn)]
     # Before `text`: fields are validated in this order, and the text's validator reads it.
@@ -234,6 +228,7 @@ class Attachment(BaseModel):
 
 class MmsRequest(_Scheduling):
     id: MessageId | None = None
+    resend_of: MessageId | None = Field(default=None, alias="resendOf")
     channel: Literal["mms"]
     to: Annotated[str, AfterValidator(normalise_msisdn)]
     subject: Annotated[str, StringConstraints(max_length=SUBJECT_MAX_CHARS)] | None = None

@@ -1,5 +1,6 @@
 """The storage ports the core depends on: where messages, their carrier references and early
-receipts live (`MessageStore`), and the messages waiting per lane (`LaneQueue`).
+receipts live (`MessageStore`), the indexes a search reads (`MessageIndex`), and the messages
+waiting per lane (`LaneQueue`).
 `gateway.aws.message_store` and `gateway.aws.queue_store` implement them on DynamoDB; the
 core's unit tests use in-memory fakes (`tests/fakes.py`), held to the same contract tests.
 
@@ -7,8 +8,9 @@ Every write of a message is conditional on the version it read (`save` answers F
 the stored message moved on), so concurrent receipts and sends never overwrite each other.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from gateway.core.lifecycle import StatusUpdate
@@ -67,6 +69,49 @@ class MessageStore(Protocol):
         conditional write with no read before it (a campaign cancel makes thousands): the
         message as ended, or None when it was not waiting, or its history is full (then the
         caller reads it and decides, as for any other write)."""
+        ...
+
+
+class By(StrEnum):
+    """The indexes a search reads, each keyed by one thing and ordered by creation time."""
+
+    RECIPIENT = "to"
+    CAMPAIGN = "campaign"
+    DAY = "day"  # the UTC date of creation
+
+
+def utc_day(at: str) -> str:
+    """The UTC date (`YYYY-MM-DD`) of a moment as `utc_text` writes it: its `By.DAY` key."""
+    return at[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One key of one index: a number, a campaign, a day (`YYYY-MM-DD`)."""
+
+    by: By
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """A message as an index lists it: enough to read it, and to resume after it."""
+
+    message_id: str
+    created_at: str
+
+
+class MessageIndex(Protocol):
+    def entries(
+        self, partition: Partition, since: str, until: str, after: IndexEntry | None, limit: int
+    ) -> tuple[list[IndexEntry], bool]:
+        """The partition's messages created from `since` to `until`, newest first, after
+        `after` (the last one consumed) if given, at most `limit`; and whether more may
+        follow. Eventually consistent: a message created a moment ago may be missing."""
+        ...
+
+    def messages(self, message_ids: Sequence[str]) -> dict[str, Message]:
+        """The messages with these ids (at most 100) by id; one that is gone is left out."""
         ...
 
 
