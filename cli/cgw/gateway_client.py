@@ -12,6 +12,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.session import Session as BotocoreSession
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from cgw.endpoints import Endpoints
 
@@ -65,6 +67,24 @@ class QueueResult:
     not_queued: list[NotQueued]
 
 
+def api_session() -> requests.Session:
+    """A session for the gateway's API. API Gateway answers 429 when a route's throttle is
+    reached, before anything of the gateway's ran: such a request is always safe to send
+    again, after a pause (its Retry-After when it gives one)."""
+    retry = Retry(
+        total=6,
+        status_forcelist=(429,),
+        allowed_methods=None,  # any method: a throttled request was never seen
+        backoff_factor=0.25,
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last 429 is answered, and reported as such
+    )
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, HTTPAdapter(max_retries=retry))
+    return session
+
+
 class GatewayClient:
     def __init__(
         self,
@@ -75,7 +95,7 @@ class GatewayClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoints = endpoints
-        self._http = session or requests.Session()
+        self._http = session or api_session()
         self._sqs = sqs or endpoints.sqs()
         self._sleep = sleep
 

@@ -135,7 +135,8 @@ def test_cost_from_measured_figures() -> None:
                 },
                 "dynamodb_per_sms": {
                     "receipts_per_sms": 2,
-                    "by_operation": {"GetItem": 4.0, "PutItem": 5.0, "TransactWriteItems": 1.0},
+                    # The send's part only: the footprint's whole lifecycle is preferred.
+                    "by_operation": {"GetItem": 1.0, "PutItem": 2.0, "TransactWriteItems": 1.0},
                 },
             }
         ),
@@ -146,6 +147,7 @@ def test_cost_from_measured_figures() -> None:
                     "OrangeReceiptsFunction": {"duration_ms_per_sms": 100.0},
                 },
                 "by_operation": {
+                    "DynamoDB.GetItem": 4.0,
                     "DynamoDB.PutItem": 5.0,
                     "DynamoDB.TransactWriteItems": 1.0,
                     "SQS.SendMessageBatch": 0.1,
@@ -161,7 +163,7 @@ def test_cost_from_measured_figures() -> None:
     cost = estimate(entries, MEMORY)
     per_sms = {c["name"]: c["per_sms"] for c in cost["components"]}
     assert per_sms["DynamoDB reads"] == 4.0
-    assert per_sms["DynamoDB writes"] == 5.0 + 2 * 2 * 1.0 + 2.0  # + the sparse index's
+    assert per_sms["DynamoDB writes"] == 5.0 + 2 * 2 * 1.0 + 4.0  # + the indexes' entries
     assert per_sms["Lambda requests"] == 0.1 + 2
     assert per_sms["Lambda duration"] == pytest.approx((0.5 + 0.1) * 256 / 1024)
     assert per_sms["SQS"] == pytest.approx(0.3)  # send + delete + one receive per invocation
@@ -169,7 +171,7 @@ def test_cost_from_measured_figures() -> None:
     assert per_sms["API Gateway (receipts)"] == 2.0
     dynamodb_writes = next(c for c in cost["components"] if c["name"] == "DynamoDB writes")
     price = PRICES["dynamodb_write"]
-    assert dynamodb_writes["usd_per_million_sms"] == round(11.0 * price.usd, 2)
+    assert dynamodb_writes["usd_per_million_sms"] == round(13.0 * price.usd, 2)
     total = sum(c["usd_per_million_sms"] for c in cost["components"])
     assert cost["total_usd_per_million_sms"] == pytest.approx(total)
     # Only what nothing measured is assumed.
