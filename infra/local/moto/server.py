@@ -33,7 +33,10 @@ class MotoProcess:
 
 def _serve() -> None:
     options = setup()
-    logging.basicConfig(level=logging.WARNING)  # werkzeug would log every request
+    logging.basicConfig(level=logging.WARNING)
+    # werkzeug sets its own logger to INFO when it finds it unset, and would then log every
+    # request moto serves (every SQS poll) to the terminal.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     adapt_moto()
     server = ThreadedMotoServer(ip_address=options["host"], port=options["port"], verbose=False)
     server.start()
