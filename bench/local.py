@@ -176,17 +176,13 @@ def final_views(
     return views
 
 
-class TokenExpirer:
-    """Expires every token the simulator issued each time another `every` sends were
-    accepted, as a token's lifetime running out mid-run would; at most `limit` times."""
+class BackgroundLoop:
+    """A thread of the run's own, started on entering and stopped on leaving: `_run` waits on
+    `_stopping` between its rounds; `_finish` runs once it has stopped."""
 
-    def __init__(self, simulator: OrangeSimulator, every: int, limit: int | None = None) -> None:
-        self._simulator = simulator
-        self._every = every
-        self._limit = limit
-        self.expiries = 0
+    def __init__(self, name: str) -> None:
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="token-expirer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def __enter__(self) -> Self:
         self._thread.start()
@@ -200,6 +196,25 @@ class TokenExpirer:
     ) -> None:
         self._stopping.set()
         self._thread.join()
+        self._finish()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        return
+
+
+class TokenExpirer(BackgroundLoop):
+    """Expires every token the simulator issued each time another `every` sends were
+    accepted, as a token's lifetime running out mid-run would; at most `limit` times."""
+
+    def __init__(self, simulator: OrangeSimulator, every: int, limit: int | None = None) -> None:
+        super().__init__("token-expirer")
+        self._simulator = simulator
+        self._every = every
+        self._limit = limit
+        self.expiries = 0
 
     def _run(self) -> None:
         start = self._simulator.stats()["sends"]

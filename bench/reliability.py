@@ -58,19 +58,18 @@ the same `run_reliability`.
 
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from bench.local import (
     CIV,
     FINAL_STATUSES,
     MALI_ACCOUNT,
     MLI,
+    BackgroundLoop,
     Invocations,
     InvocationWatch,
     Route,
@@ -442,34 +441,22 @@ def _at_times(started: float, actions: Sequence[tuple[float, Callable[[], object
         action()
 
 
-class _KilledLanes:
+class _KilledLanes(BackgroundLoop):
     """The lanes of the dispatcher invocations the kill point ended, as they end; with
     `release`, each one's lease released at once (its holder is dead)."""
 
     def __init__(self, stack: LocalStack, *, release: bool) -> None:
+        super().__init__("killed-lanes")
         self._stack = stack
         self._release = release
         self.lanes: list[str] = []
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="killed-lanes", daemon=True)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stopping.set()
-        self._thread.join()
-        self._watch()  # any kill since the last look
 
     def _run(self) -> None:
         while not self._stopping.wait(KILL_WATCH_SECONDS):
             self._watch()
+
+    def _finish(self) -> None:
+        self._watch()  # any kill since the last look
 
     def _watch(self) -> None:
         for event in killed_at_kill_point(self._stack, DISPATCHER)[len(self.lanes) :]:
